@@ -1,0 +1,81 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Deps } from './deps.js';
+import { AppError, NotFoundError, PayloadTooLargeError, PROBLEM_DESCRIPTIONS, toProblem } from './errors.js';
+import { createArticlesRouter, type ArticleEvents } from './http/articles.js';
+import { createCategoriesRouter } from './http/categories.js';
+import { createHealthRouter } from './http/health.js';
+import { createDocsRouter } from './http/openapi.js';
+import { createTokensRouter } from './http/tokens.js';
+
+export interface AppOptions {
+  articleEvents?: ArticleEvents;
+}
+
+function problem(c: Context, err: unknown) {
+  const body = toProblem(err, c.get('requestId') as string | undefined, new URL(c.req.url).pathname);
+  if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  c.header('Cache-Control', 'no-store');
+  return c.body(JSON.stringify(body), body.status as 400, { 'Content-Type': 'application/problem+json; charset=utf-8' });
+}
+
+/** The HTTP application: middleware top to bottom, one router per resource, errors mapped once. */
+export function createApp(deps: Deps, options: AppOptions = {}) {
+  const app = new OpenAPIHono();
+
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    const status = c.res.status;
+    const entry = { requestId: c.get('requestId'), method: c.req.method, path: new URL(c.req.url).pathname, status, durationMs };
+    if (status >= 500) deps.log.error(entry, 'request');
+    else deps.log.info(entry, 'request');
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: deps.config.BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError(deps.config.BODY_LIMIT_BYTES);
+      },
+    }),
+  );
+
+  app.route('/', createHealthRouter(deps));
+  app.route('/api/v1/articles', createArticlesRouter(deps, options.articleEvents));
+  app.route('/api/v1/tokens', createTokensRouter(deps));
+  app.route('/api/v1/categories', createCategoriesRouter(deps));
+  app.route('/docs', createDocsRouter());
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'syndicate',
+      version: '1',
+      description: 'Ingest articles and publish them as per-category RSS 2.0, Atom 1.0 and JSON Feed 1.1.',
+    },
+    servers: [{ url: deps.config.PUBLIC_BASE_URL }],
+  });
+
+  app.get('/problems/:kind', (c) => {
+    const text = PROBLEM_DESCRIPTIONS[c.req.param('kind')];
+    if (!text) throw new NotFoundError('No such problem type.');
+    return c.text(`${text}\n`);
+  });
+
+  app.notFound((c) => problem(c, new NotFoundError(`No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
+  app.onError((err, c) => {
+    if (!(err instanceof AppError)) {
+      deps.log.error({ err, requestId: c.get('requestId') }, 'unhandled error');
+    }
+    return problem(c, err);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import cron from 'node-cron';
+
+/**
+ * The only reader of process.env. Parsed once at start-up; an invalid value stops the process with a
+ * message naming the variable and the reason.
+ */
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const cronExpression = z.string().refine((v) => cron.validate(v), { message: 'must be a valid cron expression' });
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  DATA_DIR: z.string().default('./data'),
+  PUBLIC_BASE_URL: z
+    .string()
+    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), {
+      message: 'must be an absolute http(s) URL such as https://news.example.co.uk',
+    })
+    .optional(),
+  SITE_TITLE: z.string().min(1).default('Syndicate'),
+  SITE_DESCRIPTION: z.string().min(1).default('News feeds'),
+  SITE_LANGUAGE: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, { message: 'must be a BCP 47 language tag such as en-GB' })
+    .default('en-GB'),
+  ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  FEED_ITEM_LIMIT: z.coerce.number().int().min(1).max(200).default(50),
+  FEED_REFRESH_CRON: cronExpression.default('* * * * *'),
+  FEED_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(60),
+  SOURCE_POLL_CRON: cronExpression.default('* * * * *'),
+  SOURCE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SOURCE_ALLOW_PRIVATE: bool.default(false),
+  SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, 'PUBLIC_BASE_URL'> {
+  /** Absolute base for every link we emit, without a trailing slash. */
+  PUBLIC_BASE_URL: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (process.env by default) into a Config, or throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned: Record<string, unknown> = {};
+  for (const key of Object.keys(envSchema.shape)) cleaned[key] = emptyToUndefined(env[key]);
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+    );
+  }
+  const value = parsed.data;
+  const base = (value.PUBLIC_BASE_URL ?? `http://localhost:${value.PORT}`).replace(/\/+$/, '');
+  return { ...value, PUBLIC_BASE_URL: base };
+}

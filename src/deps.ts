@@ -1,0 +1,17 @@
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import type { Database, DbHandle } from './storage/db.js';
+
+/**
+ * Everything a handler or job needs, passed explicitly (no module singletons): tests swap the clock,
+ * the network and the database without patching modules.
+ */
+export interface Deps {
+  config: Config;
+  db: Database;
+  dbHandle: DbHandle;
+  log: Logger;
+  /** The clock. Feeds never read it for their content; it stamps ingest and schedules jobs. */
+  now: () => Date;
+  fetch: typeof fetch;
+}

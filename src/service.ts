@@ -1,0 +1,76 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp, type App } from './app.js';
+import type { Config } from './config.js';
+import type { Deps } from './deps.js';
+import type { Logger } from './log.js';
+import { openDb } from './storage/db.js';
+import { migrateDb } from './storage/migrate.js';
+
+export interface Service {
+  deps: Deps;
+  app: App;
+  server: ServerType;
+  /** The port actually bound (PORT=0 picks a free one). */
+  port: number;
+  /** Stops accepting, finishes in-flight requests (up to SHUTDOWN_TIMEOUT_MS), closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything `npm start` does, as a function: open the database, migrate, build the app, listen.
+ * Tests and benchmarks start real instances through it.
+ */
+export async function startService(config: Config, log: Logger, overrides: Partial<Pick<Deps, 'now' | 'fetch'>> = {}): Promise<Service> {
+  const startedAt = performance.now();
+  const dbHandle = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX });
+  try {
+    await migrateDb(dbHandle);
+  } catch (err) {
+    await dbHandle.close();
+    throw err;
+  }
+  const deps: Deps = {
+    config,
+    db: dbHandle.db,
+    dbHandle,
+    log,
+    now: overrides.now ?? (() => new Date()),
+    fetch: overrides.fetch ?? globalThis.fetch,
+  };
+  const app = createApp(deps);
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info(
+    { port, database: dbHandle.kind, dataDir: dbHandle.kind === 'pglite' ? config.DATA_DIR : undefined, startupMs: Math.round(performance.now() - startedAt) },
+    'listening',
+  );
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info('shutting down: no new connections, finishing in-flight requests');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn('shutdown timeout: closing remaining connections');
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          resolve();
+        }, config.SHUTDOWN_TIMEOUT_MS);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        // Idle keep-alive sockets would hold close() open until they time out.
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      await dbHandle.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { deps, app, server, port, stop };
+}

@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import type { NormalizedArticle } from '../domain/article-input.js';
+import { buildArticleGuid } from '../domain/guid.js';
+import { queryRows, type Database } from './db.js';
+import { ensureCategories } from './categories.js';
+import { articleCategories, articles, categories } from './schema.js';
+
+export type ArticleRow = typeof articles.$inferSelect;
+export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface StoredArticle extends ArticleRow {
+  categories: { slug: string; name: string }[];
+}
+
+export interface UpsertResult {
+  results: { externalId: string; outcome: UpsertOutcome; id: number }[];
+  /** Categories whose feeds changed (old and new categories of every created or updated article). */
+  touchedCategoryIds: number[];
+}
+
+/**
+ * The content fingerprint: identical normalised input hashes the same, so a re-ingest of unchanged
+ * content writes nothing (no new updated_at, no feed change, no new ETag).
+ */
+export function contentHash(article: NormalizedArticle): string {
+  const canonical = JSON.stringify([
+    article.title,
+    article.url,
+    article.summary,
+    article.contentHtml,
+    article.authors.map((a) => [a.name, a.email ?? null, a.url ?? null]),
+    article.categories.map((c) => c.slug),
+    article.categories.map((c) => c.name),
+    article.tags,
+    article.publishedAt.toISOString(),
+    article.updatedAt?.toISOString() ?? null,
+    article.imageUrl,
+    article.language,
+    article.enclosures.map((e) => [e.url, e.type, e.length, e.durationSeconds ?? null]),
+    article.status,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/**
+ * Creates or updates articles by externalId, all in the caller's transaction. New rows get a guid from
+ * a pre-allocated id; an existing row keeps its id and guid. A changed article whose input carries no
+ * newer updatedAt gets `now` stamped. Returns one outcome per input, in input order.
+ */
+export async function upsertArticles(
+  tx: Database,
+  items: NormalizedArticle[],
+  ctx: { now: Date; guidAuthority: string },
+): Promise<UpsertResult> {
+  if (items.length === 0) return { results: [], touchedCategoryIds: [] };
+  const { now } = ctx;
+  const categoryIds = await ensureCategories(tx, items.flatMap((a) => a.categories), now);
+
+  const externalIds = items.map((a) => a.externalId);
+  // Old links of existing rows: a re-categorised article must leave its old feeds too.
+  const previousLinks = await tx
+    .select({ articleId: articleCategories.articleId, categoryId: articleCategories.categoryId })
+    .from(articleCategories)
+    .innerJoin(articles, eq(articles.id, articleCategories.articleId))
+    .where(inArray(articles.externalId, externalIds));
+
+  // Ids are allocated up front so the guid of a new row can name its own id; ids of rows that turn out
+  // to exist already are simply skipped (sequence gaps are harmless).
+  const ids = await queryRows<{ id: string | number }>(
+    tx,
+    sql`select nextval(pg_get_serial_sequence('articles', 'id')) as id from generate_series(1, ${items.length})`,
+  );
+
+  const values = items.map((a, i) => {
+    const id = Number(ids[i]!.id);
+    return {
+      id,
+      externalId: a.externalId,
+      guid: buildArticleGuid(ctx.guidAuthority, now, id),
+      title: a.title,
+      url: a.url,
+      summary: a.summary,
+      contentHtml: a.contentHtml,
+      authors: a.authors,
+      categoryNames: a.categories.map((c) => c.name),
+      tags: a.tags,
+      imageUrl: a.imageUrl,
+      language: a.language,
+      enclosures: a.enclosures,
+      status: a.status,
+      publishedAt: a.publishedAt,
+      updatedAt: a.updatedAt ?? a.publishedAt,
+      createdAt: now,
+      deletedAt: null,
+      contentHash: contentHash(a),
+    };
+  });
+
+  const changed = await tx
+    .insert(articles)
+    .values(values)
+    .onConflictDoUpdate({
+      target: articles.externalId,
+      set: {
+        title: sql`excluded.title`,
+        url: sql`excluded.url`,
+        summary: sql`excluded.summary`,
+        contentHtml: sql`excluded.content_html`,
+        authors: sql`excluded.authors`,
+        categoryNames: sql`excluded.category_names`,
+        tags: sql`excluded.tags`,
+        imageUrl: sql`excluded.image_url`,
+        language: sql`excluded.language`,
+        enclosures: sql`excluded.enclosures`,
+        status: sql`excluded.status`,
+        publishedAt: sql`excluded.published_at`,
+        // A newer updatedAt from the input wins; otherwise the change is stamped now.
+        updatedAt: sql`case when excluded.updated_at > ${articles.updatedAt} then excluded.updated_at else greatest(${now.toISOString()}::timestamptz, ${articles.updatedAt}) end`,
+        deletedAt: sql`null`,
+        contentHash: sql`excluded.content_hash`,
+      },
+      // Unchanged content (and not a retraction being restored) writes nothing.
+      setWhere: or(sql`${articles.contentHash} is distinct from excluded.content_hash`, isNotNull(articles.deletedAt)),
+    })
+    .returning({
+      id: articles.id,
+      externalId: articles.externalId,
+      publishedAt: articles.publishedAt,
+      status: articles.status,
+      inserted: sql<boolean>`(xmax = 0)`,
+    });
+
+  const changedByExternalId = new Map(changed.map((r) => [r.externalId, r]));
+  const changedIds = changed.map((r) => r.id);
+  const touched = new Set<number>();
+  if (changedIds.length > 0) {
+    for (const link of previousLinks) if (changedIds.includes(link.articleId)) touched.add(link.categoryId);
+    await tx.delete(articleCategories).where(inArray(articleCategories.articleId, changedIds));
+    const links = items.flatMap((a) => {
+      const row = changedByExternalId.get(a.externalId);
+      if (!row) return [];
+      return a.categories.map((c) => {
+        const categoryId = categoryIds.get(c.slug)!;
+        touched.add(categoryId);
+        return { articleId: row.id, categoryId, publishedAt: row.publishedAt, listed: row.status === 'published' };
+      });
+    });
+    if (links.length > 0) await tx.insert(articleCategories).values(links).onConflictDoNothing();
+  }
+
+  // Unchanged rows are not returned by the upsert: look their ids up for the response.
+  const unchangedIds = externalIds.filter((e) => !changedByExternalId.has(e));
+  const unchangedRows = unchangedIds.length
+    ? await tx.select({ id: articles.id, externalId: articles.externalId }).from(articles).where(inArray(articles.externalId, unchangedIds))
+    : [];
+  const unchangedByExternalId = new Map(unchangedRows.map((r) => [r.externalId, r.id]));
+
+  return {
+    results: items.map((a) => {
+      const row = changedByExternalId.get(a.externalId);
+      if (row) return { externalId: a.externalId, outcome: row.inserted ? 'created' : 'updated', id: row.id };
+      return { externalId: a.externalId, outcome: 'unchanged', id: unchangedByExternalId.get(a.externalId)! };
+    }),
+    touchedCategoryIds: [...touched].sort((a, b) => a - b),
+  };
+}
+
+/** Attaches category slugs and names (current names: a renamed category shows its new name). */
+async function withCategories(db: Database, rows: ArticleRow[]): Promise<StoredArticle[]> {
+  if (rows.length === 0) return [];
+  const links = await db
+    .select({ articleId: articleCategories.articleId, slug: categories.slug, name: categories.name })
+    .from(articleCategories)
+    .innerJoin(categories, eq(categories.id, articleCategories.categoryId))
+    .where(inArray(articleCategories.articleId, rows.map((r) => r.id)))
+    .orderBy(asc(categories.name));
+  const byArticle = new Map<number, { slug: string; name: string }[]>();
+  for (const l of links) {
+    const list = byArticle.get(l.articleId) ?? [];
+    list.push({ slug: l.slug, name: l.name });
+    byArticle.set(l.articleId, list);
+  }
+  return rows.map((r) => {
+    // Keep the order the CMS gave (its first category is usually the primary one).
+    const list = byArticle.get(r.id) ?? [];
+    const order = new Map(r.categoryNames.map((n, i) => [n, i]));
+    list.sort((a, b) => (order.get(a.name) ?? 999) - (order.get(b.name) ?? 999));
+    return { ...r, categories: list };
+  });
+}
+
+export async function getArticleByExternalId(db: Database, externalId: string): Promise<StoredArticle | undefined> {
+  const rows = await db.select().from(articles).where(eq(articles.externalId, externalId)).limit(1);
+  return (await withCategories(db, rows))[0];
+}
+
+export async function getArticlesByIds(db: Database, ids: number[]): Promise<StoredArticle[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.select().from(articles).where(inArray(articles.id, ids));
+  const stored = await withCategories(db, rows);
+  const byId = new Map(stored.map((a) => [a.id, a]));
+  return ids.map((id) => byId.get(id)).filter((a): a is StoredArticle => a !== undefined);
+}
+
+/**
+ * Retracts an article: the row stays (for tombstones), marked deleted, and leaves every feed.
+ * Returns the categories whose feeds change, or null when there is no such article.
+ */
+export async function retractArticle(
+  tx: Database,
+  externalId: string,
+  now: Date,
+): Promise<{ article: ArticleRow; touchedCategoryIds: number[]; alreadyDeleted: boolean } | null> {
+  const existing = await tx.select().from(articles).where(eq(articles.externalId, externalId)).limit(1).for('update');
+  const row = existing[0];
+  if (!row) return null;
+  const links = await tx
+    .select({ categoryId: articleCategories.categoryId })
+    .from(articleCategories)
+    .where(eq(articleCategories.articleId, row.id));
+  if (row.deletedAt) return { article: row, touchedCategoryIds: [], alreadyDeleted: true };
+  const [updated] = await tx.update(articles).set({ deletedAt: now }).where(eq(articles.id, row.id)).returning();
+  await tx.update(articleCategories).set({ listed: false }).where(eq(articleCategories.articleId, row.id));
+  return { article: updated!, touchedCategoryIds: links.map((l) => l.categoryId).sort((a, b) => a - b), alreadyDeleted: false };
+}
+
+export interface ListCursor {
+  publishedAt: Date;
+  id: number;
+}
+
+/** Newest first (publishedAt, then id), keyset-paginated; drafts included, retractions only on request. */
+export async function listArticles(
+  db: Database,
+  options: { categorySlug?: string | undefined; limit: number; after?: ListCursor | undefined; deleted?: boolean },
+): Promise<{ items: StoredArticle[]; next: ListCursor | null }> {
+  const conditions = [options.deleted ? isNotNull(articles.deletedAt) : isNull(articles.deletedAt)];
+  if (options.after) {
+    const { publishedAt, id } = options.after;
+    conditions.push(or(lt(articles.publishedAt, publishedAt), and(eq(articles.publishedAt, publishedAt), lt(articles.id, id)))!);
+  }
+  if (options.categorySlug !== undefined) {
+    conditions.push(
+      sql`exists (select 1 from ${articleCategories} ac join ${categories} c on c.id = ac.category_id where ac.article_id = ${articles.id} and c.slug = ${options.categorySlug})`,
+    );
+  }
+  const rows = await db
+    .select(getTableColumns(articles))
+    .from(articles)
+    .where(and(...conditions))
+    .orderBy(desc(articles.publishedAt), desc(articles.id))
+    .limit(options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  const last = page[page.length - 1];
+  const next = rows.length > options.limit && last ? { publishedAt: last.publishedAt, id: last.id } : null;
+  return { items: await withCategories(db, page), next };
+}

@@ -1,0 +1,75 @@
+import { asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import type { CategoryRef } from '../domain/article-input.js';
+import type { Database } from './db.js';
+import { articleCategories, categories } from './schema.js';
+
+export type CategoryRow = typeof categories.$inferSelect;
+
+/** Creates the categories that do not exist yet (first use) and returns slug → id for all of them. */
+export async function ensureCategories(db: Database, refs: CategoryRef[], now: Date): Promise<Map<string, number>> {
+  const bySlug = new Map<string, CategoryRef>();
+  for (const ref of refs) if (!bySlug.has(ref.slug)) bySlug.set(ref.slug, ref);
+  if (bySlug.size === 0) return new Map();
+  const slugs = [...bySlug.keys()].sort();
+  // Sorted inserts: two concurrent batches creating the same categories lock rows in the same order.
+  await db
+    .insert(categories)
+    .values(slugs.map((slug) => ({ slug, name: bySlug.get(slug)!.name, createdAt: now, updatedAt: now })))
+    .onConflictDoNothing({ target: categories.slug });
+  const rows = await db.select({ id: categories.id, slug: categories.slug }).from(categories).where(inArray(categories.slug, slugs));
+  return new Map(rows.map((r) => [r.slug, r.id]));
+}
+
+export interface CategoryWithCount extends CategoryRow {
+  articleCount: number;
+}
+
+/** Every category with its number of listed (published, not deleted) articles, by name. */
+export async function listCategories(db: Database): Promise<CategoryWithCount[]> {
+  const rows = await db
+    .select({
+      id: categories.id,
+      slug: categories.slug,
+      name: categories.name,
+      description: categories.description,
+      createdAt: categories.createdAt,
+      updatedAt: categories.updatedAt,
+      articleCount: sql<number>`(select count(*) from ${articleCategories} ac where ac.category_id = ${categories.id} and ac.listed)`.mapWith(Number),
+    })
+    .from(categories)
+    .orderBy(asc(categories.name), asc(categories.slug));
+  return rows;
+}
+
+export async function getCategoryBySlug(db: Database, slug: string): Promise<CategoryRow | undefined> {
+  const rows = await db.select().from(categories).where(eq(categories.slug, slug)).limit(1);
+  return rows[0];
+}
+
+/**
+ * Creates or renames a category. updated_at moves only when name or description actually change, so
+ * an idempotent PUT does not touch its feeds. Returns the row and whether it was created.
+ */
+export async function putCategory(
+  db: Database,
+  slug: string,
+  fields: { name: string; description: string | null },
+  now: Date,
+): Promise<{ category: CategoryRow; created: boolean; changed: boolean }> {
+  const rows = await db
+    .insert(categories)
+    .values({ slug, name: fields.name, description: fields.description, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({
+      target: categories.slug,
+      set: { name: fields.name, description: fields.description, updatedAt: now },
+      setWhere: sql`(${categories.name}, ${categories.description}) is distinct from (excluded.name, excluded.description)`,
+    })
+    .returning({ ...getTableColumns(categories), inserted: sql<boolean>`(xmax = 0)` });
+  const first = rows[0];
+  if (first) {
+    const { inserted, ...category } = first;
+    return { category, created: inserted, changed: true };
+  }
+  const existing = await getCategoryBySlug(db, slug);
+  return { category: existing!, created: false, changed: false };
+}

@@ -1,0 +1,147 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql as sqlTag, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema.js';
+
+/** drizzle's shared base type: a union of the two driver types breaks `.returning()` in the checker. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface DbHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Runs fn holding a cluster-wide session advisory lock (a no-op guard on PGlite: one process per data dir). */
+  withSessionLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** The raw driver, for the rare statement drizzle cannot express. */
+  raw: { kind: 'pglite'; client: PGlite } | { kind: 'postgres'; client: postgres.Sql };
+}
+
+/** db.execute returns an array on postgres.js and `{ rows }` on PGlite: one place hides that. */
+export async function queryRows<T extends Record<string, unknown>>(db: Database, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+export interface OpenDbOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  poolMax?: number;
+  /** PGlite only: start from this data-dir dump (tests start from a migrated template). */
+  pgliteTemplate?: Blob;
+}
+
+/** Opens Postgres (postgres.js) when a URL is given, else embedded PGlite under dataDir (or memory://). */
+export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
+  return openPglite(options.dataDir, options.pgliteTemplate);
+}
+
+async function openPostgres(url: string, max: number): Promise<DbHandle> {
+  const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'syndicate' } });
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  return {
+    db,
+    kind: 'postgres',
+    raw: { kind: 'postgres', client },
+    async listen(channel, onPayload) {
+      const sub = await client.listen(channel, onPayload);
+      return () => sub.unlisten();
+    },
+    async withSessionLock(key, fn) {
+      // A session lock must be taken and released on the same connection: reserve one. Through the
+      // pool, the unlock can run on another connection and the lock leaks.
+      const reserved = await client.reserve();
+      try {
+        await reserved`select pg_advisory_lock(${key})`;
+        try {
+          return await fn();
+        } finally {
+          await reserved`select pg_advisory_unlock(${key})`;
+        }
+      } finally {
+        reserved.release();
+      }
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function openPglite(dataDir: string, template?: Blob): Promise<DbHandle> {
+  const inMemory = dataDir === 'memory://' || dataDir === '';
+  let releaseLock = () => {};
+  if (!inMemory) {
+    mkdirSync(dataDir, { recursive: true });
+    releaseLock = lockDataDir(dataDir);
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create({ ...(inMemory ? {} : { dataDir }), ...(template ? { loadDataDir: template } : {}) });
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  return {
+    db,
+    kind: 'pglite',
+    raw: { kind: 'pglite', client },
+    async listen(channel, onPayload) {
+      return client.listen(channel, onPayload);
+    },
+    async withSessionLock(_key, fn) {
+      return fn();
+    },
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        releaseLock();
+      }
+    },
+  };
+}
+
+/**
+ * Two processes on one PGlite data dir raise no error and lose writes: hold a lock file with our PID,
+ * taking it over only when the PID in it is no longer alive.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = join(dataDir, 'syndicate.lock');
+  try {
+    writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const holder = Number(readFileSync(lockPath, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new Error(
+        `DATA_DIR ${dataDir} is in use by process ${holder}; PGlite allows one process per data directory (use DATABASE_URL for several instances)`,
+      );
+    }
+    writeFileSync(lockPath, String(process.pid));
+  }
+  return () => rmSync(lockPath, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** SELECT 1: the database answers. */
+export async function pingDb(db: Database): Promise<void> {
+  await db.execute(sqlTag`select 1`);
+}

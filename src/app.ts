@@ -4,15 +4,18 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Deps } from './deps.js';
 import { AppError, NotFoundError, PayloadTooLargeError, PROBLEM_DESCRIPTIONS, toProblem } from './errors.js';
-import { createArticlesRouter, type ArticleEvents } from './http/articles.js';
+import type { FeedRuntime } from './feed-runtime.js';
+import { createAdminFeedsRouter } from './http/admin-feeds.js';
+import { createArticlesRouter } from './http/articles.js';
+import { createFeedsRouter } from './http/feeds.js';
+import { createPagesRouter } from './http/pages.js';
+import { feedUrls } from './domain/feed-builder.js';
+import { routePath } from 'hono/route';
 import { createCategoriesRouter } from './http/categories.js';
 import { createHealthRouter } from './http/health.js';
 import { createDocsRouter } from './http/openapi.js';
 import { createTokensRouter } from './http/tokens.js';
 
-export interface AppOptions {
-  articleEvents?: ArticleEvents;
-}
 
 function problem(c: Context, err: unknown) {
   const body = toProblem(err, c.get('requestId') as string | undefined, new URL(c.req.url).pathname);
@@ -22,15 +25,19 @@ function problem(c: Context, err: unknown) {
 }
 
 /** The HTTP application: middleware top to bottom, one router per resource, errors mapped once. */
-export function createApp(deps: Deps, options: AppOptions = {}) {
+export function createApp(deps: Deps, feeds: FeedRuntime) {
   const app = new OpenAPIHono();
 
   app.use('*', requestId());
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
-    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    const elapsed = performance.now() - started;
+    const durationMs = Math.round(elapsed * 10) / 10;
     const status = c.res.status;
+    const route = status === 404 && !c.req.path.startsWith('/feeds/') ? 'unmatched' : routePath(c, -1);
+    deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
+    deps.metrics.httpDuration.observe({ method: c.req.method, route }, elapsed / 1000);
     const entry = { requestId: c.get('requestId'), method: c.req.method, path: new URL(c.req.url).pathname, status, durationMs };
     if (status >= 500) deps.log.error(entry, 'request');
     else deps.log.info(entry, 'request');
@@ -46,9 +53,31 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   );
 
   app.route('/', createHealthRouter(deps));
-  app.route('/api/v1/articles', createArticlesRouter(deps, options.articleEvents));
+  app.route('/', createFeedsRouter(deps, feeds));
+  app.route('/', createPagesRouter(deps));
+  app.route(
+    '/api/v1/articles',
+    createArticlesRouter(deps, {
+      articlesChanged: ({ count }) => {
+        deps.metrics.articlesIngested.inc({ outcome: 'changed', origin: 'api' }, count);
+        feeds.requestRefresh();
+      },
+    }),
+  );
   app.route('/api/v1/tokens', createTokensRouter(deps));
-  app.route('/api/v1/categories', createCategoriesRouter(deps));
+  app.route(
+    '/api/v1/categories',
+    createCategoriesRouter(deps, {
+      links: (category) => ({ feeds: feedUrls(deps.config.PUBLIC_BASE_URL, category.slug) }),
+      onChanged: () => feeds.requestRefresh(),
+    }),
+  );
+  app.route('/api/v1/feeds', createAdminFeedsRouter(deps, feeds));
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    c.header('Cache-Control', 'no-store');
+    return c.body(await deps.metrics.registry.metrics());
+  });
   app.route('/docs', createDocsRouter());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });

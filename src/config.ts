@@ -41,6 +41,7 @@ const envSchema = z.object({
   FEED_ITEM_LIMIT: z.coerce.number().int().min(1).max(200).default(50),
   FEED_REFRESH_CRON: cronExpression.default('* * * * *'),
   FEED_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(60),
+  FEED_CACHE_MAX_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   SOURCE_POLL_CRON: cronExpression.default('* * * * *'),
   SOURCE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SOURCE_ALLOW_PRIVATE: bool.default(false),

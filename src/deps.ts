@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 import type { Database, DbHandle } from './storage/db.js';
 
 /**
@@ -11,6 +12,7 @@ export interface Deps {
   db: Database;
   dbHandle: DbHandle;
   log: Logger;
+  metrics: Metrics;
   /** The clock. Feeds never read it for their content; it stamps ingest and schedules jobs. */
   now: () => Date;
   fetch: typeof fetch;

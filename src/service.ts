@@ -4,11 +4,15 @@ import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import type { Logger } from './log.js';
+import { FeedRuntime } from './feed-runtime.js';
+import { startScheduler } from './jobs/scheduler.js';
+import { createMetrics } from './metrics.js';
 import { openDb } from './storage/db.js';
 import { migrateDb } from './storage/migrate.js';
 
 export interface Service {
   deps: Deps;
+  feeds: FeedRuntime;
   app: App;
   server: ServerType;
   /** The port actually bound (PORT=0 picks a free one). */
@@ -37,8 +41,12 @@ export async function startService(config: Config, log: Logger, overrides: Parti
     log,
     now: overrides.now ?? (() => new Date()),
     fetch: overrides.fetch ?? globalThis.fetch,
+    metrics: createMetrics(),
   };
-  const app = createApp(deps);
+  const feeds = new FeedRuntime(deps);
+  await feeds.start();
+  const scheduler = startScheduler(deps, feeds);
+  const app = createApp(deps, feeds);
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
     s.once('error', reject);
@@ -67,10 +75,12 @@ export async function startService(config: Config, log: Logger, overrides: Parti
         // Idle keep-alive sockets would hold close() open until they time out.
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
+      scheduler.stop();
+      await feeds.stop();
       await dbHandle.close();
       log.info('stopped');
     })();
     return stopping;
   };
-  return { deps, app, server, port, stop };
+  return { deps, feeds, app, server, port, stop };
 }

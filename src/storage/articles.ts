@@ -4,6 +4,7 @@ import type { NormalizedArticle } from '../domain/article-input.js';
 import { buildArticleGuid } from '../domain/guid.js';
 import { queryRows, type Database } from './db.js';
 import { ensureCategories } from './categories.js';
+import { markFeedsDirty } from './feed-state.js';
 import { articleCategories, articles, categories } from './schema.js';
 
 export type ArticleRow = typeof articles.$inferSelect;
@@ -44,7 +45,8 @@ export function contentHash(article: NormalizedArticle): string {
 }
 
 /**
- * Creates or updates articles by externalId, all in the caller's transaction. New rows get a guid from
+ * Creates or updates articles by externalId, all in the caller's transaction, and marks the feeds
+ * they leave or join as changed. New rows get a guid from
  * a pre-allocated id; an existing row keeps its id and guid. A changed article whose input carries no
  * newer updatedAt gets `now` stamped. Returns one outcome per input, in input order.
  */
@@ -146,7 +148,11 @@ export async function upsertArticles(
         return { articleId: row.id, categoryId, publishedAt: row.publishedAt, listed: row.status === 'published' };
       });
     });
-    if (links.length > 0) await tx.insert(articleCategories).values(links).onConflictDoNothing();
+    // A statement carries at most 65,534 bind parameters (4 a link): a full batch with many categories
+    // each exceeds that in one insert.
+    for (const chunk of chunks(links, LINK_INSERT_CHUNK)) await tx.insert(articleCategories).values(chunk).onConflictDoNothing();
+    // In the same transaction as the change: a refresh can never see the articles without the mark.
+    await markFeedsDirty(tx, [...touched], true);
   }
 
   // Unchanged rows are not returned by the upsert: look their ids up for the response.
@@ -166,8 +172,17 @@ export async function upsertArticles(
   };
 }
 
+const LINK_INSERT_CHUNK = 10_000;
+
+/** `items` in consecutive slices of at most `size`. */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** Attaches category slugs and names (current names: a renamed category shows its new name). */
-async function withCategories(db: Database, rows: ArticleRow[]): Promise<StoredArticle[]> {
+export async function attachCategories(db: Database, rows: ArticleRow[]): Promise<StoredArticle[]> {
   if (rows.length === 0) return [];
   const links = await db
     .select({ articleId: articleCategories.articleId, slug: categories.slug, name: categories.name })
@@ -192,13 +207,13 @@ async function withCategories(db: Database, rows: ArticleRow[]): Promise<StoredA
 
 export async function getArticleByExternalId(db: Database, externalId: string): Promise<StoredArticle | undefined> {
   const rows = await db.select().from(articles).where(eq(articles.externalId, externalId)).limit(1);
-  return (await withCategories(db, rows))[0];
+  return (await attachCategories(db, rows))[0];
 }
 
 export async function getArticlesByIds(db: Database, ids: number[]): Promise<StoredArticle[]> {
   if (ids.length === 0) return [];
   const rows = await db.select().from(articles).where(inArray(articles.id, ids));
-  const stored = await withCategories(db, rows);
+  const stored = await attachCategories(db, rows);
   const byId = new Map(stored.map((a) => [a.id, a]));
   return ids.map((id) => byId.get(id)).filter((a): a is StoredArticle => a !== undefined);
 }
@@ -222,6 +237,7 @@ export async function retractArticle(
   if (row.deletedAt) return { article: row, touchedCategoryIds: [], alreadyDeleted: true };
   const [updated] = await tx.update(articles).set({ deletedAt: now }).where(eq(articles.id, row.id)).returning();
   await tx.update(articleCategories).set({ listed: false }).where(eq(articleCategories.articleId, row.id));
+  await markFeedsDirty(tx, links.map((l) => l.categoryId), true);
   return { article: updated!, touchedCategoryIds: links.map((l) => l.categoryId).sort((a, b) => a - b), alreadyDeleted: false };
 }
 
@@ -254,5 +270,5 @@ export async function listArticles(
   const page = rows.slice(0, options.limit);
   const last = page[page.length - 1];
   const next = rows.length > options.limit && last ? { publishedAt: last.publishedAt, id: last.id } : null;
-  return { items: await withCategories(db, page), next };
+  return { items: await attachCategories(db, page), next };
 }

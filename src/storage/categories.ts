@@ -1,7 +1,8 @@
 import { asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { CategoryRef } from '../domain/article-input.js';
 import type { Database } from './db.js';
-import { articleCategories, categories } from './schema.js';
+import { markFeedsDirty } from './feed-state.js';
+import { articleCategories, categories, feedState } from './schema.js';
 
 export type CategoryRow = typeof categories.$inferSelect;
 
@@ -11,14 +12,28 @@ export async function ensureCategories(db: Database, refs: CategoryRef[], now: D
   for (const ref of refs) if (!bySlug.has(ref.slug)) bySlug.set(ref.slug, ref);
   if (bySlug.size === 0) return new Map();
   const slugs = [...bySlug.keys()].sort();
+  const ids = new Map<string, number>();
   // Sorted inserts: two concurrent batches creating the same categories lock rows in the same order.
-  await db
-    .insert(categories)
-    .values(slugs.map((slug) => ({ slug, name: bySlug.get(slug)!.name, createdAt: now, updatedAt: now })))
-    .onConflictDoNothing({ target: categories.slug });
-  const rows = await db.select({ id: categories.id, slug: categories.slug }).from(categories).where(inArray(categories.slug, slugs));
-  return new Map(rows.map((r) => [r.slug, r.id]));
+  // In slices: a full batch may name up to 50,000 categories, and one statement carries at most
+  // 65,534 bind parameters.
+  for (let i = 0; i < slugs.length; i += CATEGORY_CHUNK) {
+    const chunk = slugs.slice(i, i + CATEGORY_CHUNK);
+    const created = await db
+      .insert(categories)
+      .values(chunk.map((slug) => ({ slug, name: bySlug.get(slug)!.name, createdAt: now, updatedAt: now })))
+      .onConflictDoNothing({ target: categories.slug })
+      .returning({ id: categories.id, slug: categories.slug });
+    if (created.length > 0) {
+      // Every category has a feed from its first use.
+      await db.insert(feedState).values(created.map((r) => ({ feedKey: r.slug, categoryId: r.id, createdAt: now }))).onConflictDoNothing();
+    }
+    const rows = await db.select({ id: categories.id, slug: categories.slug }).from(categories).where(inArray(categories.slug, chunk));
+    for (const r of rows) ids.set(r.slug, r.id);
+  }
+  return ids;
 }
+
+const CATEGORY_CHUNK = 5_000;
 
 export interface CategoryWithCount extends CategoryRow {
   articleCount: number;
@@ -56,7 +71,8 @@ export async function putCategory(
   fields: { name: string; description: string | null },
   now: Date,
 ): Promise<{ category: CategoryRow; created: boolean; changed: boolean }> {
-  const rows = await db
+  return db.transaction(async (tx) => {
+  const rows = await tx
     .insert(categories)
     .values({ slug, name: fields.name, description: fields.description, createdAt: now, updatedAt: now })
     .onConflictDoUpdate({
@@ -68,8 +84,12 @@ export async function putCategory(
   const first = rows[0];
   if (first) {
     const { inserted, ...category } = first;
+    await tx.insert(feedState).values({ feedKey: category.slug, categoryId: category.id, createdAt: now }).onConflictDoNothing();
+    // A new name or description is part of this feed and of the labels in `all`.
+    await markFeedsDirty(tx, [category.id], true);
     return { category, created: inserted, changed: true };
   }
-  const existing = await getCategoryBySlug(db, slug);
+  const existing = await getCategoryBySlug(tx, slug);
   return { category: existing!, created: false, changed: false };
+  });
 }

@@ -18,6 +18,11 @@ export interface DbHandle {
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs fn holding a cluster-wide session advisory lock (a no-op guard on PGlite: one process per data dir). */
   withSessionLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn only if no other session holds the advisory lock `key` (leader election for cron ticks).
+   * PGlite has one process per data dir, so there it always runs.
+   */
+  withTryLock<T>(key: number, fn: () => Promise<T>): Promise<{ acquired: true; result: T } | { acquired: false }>;
   close(): Promise<void>;
   /** The raw driver, for the rare statement drizzle cannot express. */
   raw: { kind: 'pglite'; client: PGlite } | { kind: 'postgres'; client: postgres.Sql };
@@ -70,6 +75,22 @@ async function openPostgres(url: string, max: number): Promise<DbHandle> {
         reserved.release();
       }
     },
+    async withTryLock(key, fn) {
+      // Session lock on a reserved connection: taken and released on the same backend, and released
+      // by the server if this process dies mid-tick.
+      const reserved = await client.reserve();
+      try {
+        const [row] = await reserved<{ locked: boolean }[]>`select pg_try_advisory_lock(${key}) as locked`;
+        if (!row?.locked) return { acquired: false };
+        try {
+          return { acquired: true, result: await fn() };
+        } finally {
+          await reserved`select pg_advisory_unlock(${key})`;
+        }
+      } finally {
+        reserved.release();
+      }
+    },
     async close() {
       await client.end({ timeout: 5 });
     },
@@ -100,6 +121,9 @@ async function openPglite(dataDir: string, template?: Blob): Promise<DbHandle> {
     },
     async withSessionLock(_key, fn) {
       return fn();
+    },
+    async withTryLock(_key, fn) {
+      return { acquired: true, result: await fn() };
     },
     async close() {
       try {

@@ -2,9 +2,11 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
+  pgSequence,
   pgTable,
   primaryKey,
   serial,
@@ -14,6 +16,11 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { Author, Enclosure } from '../domain/article-input.js';
+
+/** bytea as a Node Buffer/Uint8Array on both drivers. */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -101,4 +108,57 @@ export const apiTokens = pgTable(
     revokedAt: tz('revoked_at'),
   },
   (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash)],
+);
+
+/**
+ * One row per feed (a category's, or `all`): what changed, what was last rendered, when a scheduled
+ * article becomes due. A refresh tick reads only this table when nothing changed.
+ */
+export const feedState = pgTable(
+  'feed_state',
+  {
+    /** `all` or a category slug (slugs never change; names do). */
+    feedKey: text('feed_key').primaryKey(),
+    categoryId: integer('category_id').references(() => categories.id, { onDelete: 'cascade' }),
+    /** Bumped in the same transaction as every change to the feed's content. */
+    version: bigint('version', { mode: 'number' }).notNull().default(1),
+    /** The version the current snapshots were rendered from (0: never rendered). */
+    renderedVersion: bigint('rendered_version', { mode: 'number' }).notNull().default(0),
+    /** Earliest publishedAt of a scheduled (future) article in this feed: the feed changes then. */
+    nextDueAt: tz('next_due_at'),
+    /** Hash of the rendered content (without its `updated` date): an identical re-render writes nothing. */
+    contentDigest: text('content_digest'),
+    /** The feed's `updated` / lastBuildDate: the newest change to its content, never "now" per request. */
+    contentUpdatedAt: tz('content_updated_at'),
+    /** The date in the feed's tag: URI id. */
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('feed_state_category_idx').on(t.categoryId)],
+);
+
+/** Orders snapshot writes across instances (feed_snapshots.seq). */
+export const feedSnapshotSeq = pgSequence('feed_snapshot_seq');
+
+/** Pre-rendered bytes of each feed × format, served as they are (compressed once, at render). */
+export const feedSnapshots = pgTable(
+  'feed_snapshots',
+  {
+    feedKey: text('feed_key')
+      .notNull()
+      .references(() => feedState.feedKey, { onDelete: 'cascade' }),
+    format: text('format', { enum: ['rss', 'atom', 'json'] }).notNull(),
+    body: bytea('body').notNull(),
+    bodyGzip: bytea('body_gzip').notNull(),
+    bodyBrotli: bytea('body_br').notNull(),
+    /** Strong validator of the identity body; the gzip and br variants append -gz / -br. */
+    etag: text('etag').notNull(),
+    lastModified: tz('last_modified').notNull(),
+    itemCount: integer('item_count').notNull(),
+    generatedAt: tz('generated_at').notNull(),
+    /** feed_state.version this was rendered from; a slower, older render never overwrites a newer one. */
+    sourceVersion: bigint('source_version', { mode: 'number' }).notNull(),
+    /** Global change counter: instances fetch what changed since the last number they saw. */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.feedKey, t.format] }), index('feed_snapshots_seq_idx').on(t.seq)],
 );

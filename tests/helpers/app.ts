@@ -1,7 +1,9 @@
-import { createApp, type App, type AppOptions } from '../../src/app.js';
+import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
+import { FeedRuntime } from '../../src/feed-runtime.js';
 import { createLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/metrics.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop';
@@ -27,6 +29,7 @@ export interface TestContext {
   db: TestDb;
   clock: ReturnType<typeof createClock>;
   config: Config;
+  feeds: FeedRuntime;
   close(): Promise<void>;
 }
 
@@ -35,7 +38,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** The real app over a fresh migrated database (PGlite or Postgres per the environment). */
-export async function createTestContext(options: { env?: Record<string, string>; app?: AppOptions } = {}): Promise<TestContext> {
+export async function createTestContext(options: { env?: Record<string, string> } = {}): Promise<TestContext> {
   const db = await createTestDb();
   const config = testConfig(options.env);
   const clock = createClock();
@@ -46,9 +49,23 @@ export async function createTestContext(options: { env?: Record<string, string>;
     log: createLogger('silent'),
     now: clock.now,
     fetch: globalThis.fetch,
+    metrics: createMetrics(),
   };
-  const app = createApp(deps, options.app);
-  return { app, deps, db, clock, config, close: () => db.close() };
+  const feeds = new FeedRuntime(deps);
+  await feeds.start();
+  const app = createApp(deps, feeds);
+  return {
+    app,
+    deps,
+    db,
+    clock,
+    config,
+    feeds,
+    async close() {
+      await feeds.stop();
+      await db.close();
+    },
+  };
 }
 
 /** JSON request helper for app.request(). */

@@ -1,0 +1,79 @@
+import type { FeedFormat } from './storage/feeds.js';
+
+export type Encoding = 'identity' | 'gzip' | 'br';
+
+/** A feed representation ready to serve: bytes per content-coding, validators precomputed. */
+export interface SnapshotEntry {
+  feedKey: string;
+  format: FeedFormat;
+  bodies: Record<Encoding, Uint8Array>;
+  etags: Record<Encoding, string>;
+  lastModified: Date;
+  /** Last-Modified in IMF-fixdate, computed once. */
+  lastModifiedHttp: string;
+  itemCount: number;
+  /** feed_snapshots.seq (0 for on-demand parameterised renders). */
+  seq: number;
+}
+
+export function entrySize(entry: SnapshotEntry): number {
+  return entry.bodies.identity.byteLength + entry.bodies.gzip.byteLength + entry.bodies.br.byteLength;
+}
+
+/**
+ * Per-instance memory copy of snapshots, bounded in bytes (least recently used goes first): a thousand
+ * category feeds in three formats do not fit in memory, the popular ones do.
+ */
+export class SnapshotCache {
+  private readonly entries = new Map<string, SnapshotEntry>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  static key(feedKey: string, format: FeedFormat): string {
+    return `${feedKey}.${format}`;
+  }
+
+  get(feedKey: string, format: FeedFormat): SnapshotEntry | undefined {
+    const key = SnapshotCache.key(feedKey, format);
+    const entry = this.entries.get(key);
+    if (entry) {
+      // Map keeps insertion order: re-inserting marks the entry most recently used.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  set(entry: SnapshotEntry): void {
+    const key = SnapshotCache.key(entry.feedKey, entry.format);
+    this.delete(entry.feedKey, entry.format);
+    const size = entrySize(entry);
+    if (size > this.maxBytes) return;
+    this.entries.set(key, entry);
+    this.bytes += size;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= entrySize(e);
+    }
+  }
+
+  delete(feedKey: string, format: FeedFormat): void {
+    const key = SnapshotCache.key(feedKey, format);
+    const existing = this.entries.get(key);
+    if (existing) {
+      this.entries.delete(key);
+      this.bytes -= entrySize(existing);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+}

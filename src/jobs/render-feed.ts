@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
+import { buildFeedDocument, decideFeedUpdated, feedDigest, newestChange, type FeedSite } from '../domain/feed-builder.js';
+import type { FeedDocument } from '../domain/feed-document.js';
+import type { Encoding, SnapshotEntry } from '../feed-cache.js';
+import { renderAtom } from '../render/atom.js';
+import { renderJsonFeed } from '../render/json-feed.js';
+import { renderRss } from '../render/rss.js';
+import type { Database } from '../storage/db.js';
+import { FEED_FORMATS, loadFeedContent, saveRender, type FeedFormat, type SnapshotWrite } from '../storage/feeds.js';
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
+/**
+ * Bump when the renderers' output changes for the same content (a library upgrade, a template fix):
+ * it is part of the content digest, so every feed re-renders once after the deploy.
+ */
+export const RENDER_VERSION = '1';
+
+const RENDERERS: Record<FeedFormat, (doc: FeedDocument) => string> = {
+  rss: renderRss,
+  atom: renderAtom,
+  json: renderJsonFeed,
+};
+
+/** IMF-fixdate, as HTTP wants it. */
+export function httpDate(date: Date): string {
+  return date.toUTCString();
+}
+
+function etagOf(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('base64url').slice(0, 27);
+}
+
+/**
+ * Renders one document in one format and compresses it once: gzip at level 9 and brotli at a middle
+ * quality (11 costs ~20x the CPU for a few percent), both deterministic for the same input.
+ */
+export async function encodeSnapshot(
+  doc: FeedDocument,
+  format: FeedFormat,
+  meta: { feedKey: string; lastModified: Date; seq?: number },
+): Promise<SnapshotEntry> {
+  const identity = Buffer.from(RENDERERS[format](doc), 'utf8');
+  const [gz, br] = await Promise.all([
+    gzipAsync(identity, { level: 9 }),
+    brotliAsync(identity, {
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: 6,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: identity.byteLength,
+        [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+      },
+    }),
+  ]);
+  const hash = etagOf(identity);
+  // Strong validators differ per content-coding (RFC 9110 §8.8.3): each coding is its own representation.
+  const etags: Record<Encoding, string> = { identity: `"${hash}"`, gzip: `"${hash}-gz"`, br: `"${hash}-br"` };
+  const lastModified = new Date(Math.floor(meta.lastModified.getTime() / 1000) * 1000);
+  return {
+    feedKey: meta.feedKey,
+    format,
+    bodies: { identity, gzip: gz, br },
+    etags,
+    lastModified,
+    lastModifiedHttp: httpDate(lastModified),
+    itemCount: doc.items.length,
+    seq: meta.seq ?? 0,
+  };
+}
+
+export function toSnapshotWrite(entry: SnapshotEntry): SnapshotWrite {
+  return {
+    format: entry.format,
+    body: entry.bodies.identity,
+    bodyGzip: entry.bodies.gzip,
+    bodyBrotli: entry.bodies.br,
+    etag: entry.etags.identity,
+    lastModified: entry.lastModified,
+    itemCount: entry.itemCount,
+  };
+}
+
+export interface RenderContext {
+  db: Database;
+  site: FeedSite;
+  itemLimit: number;
+  now: () => Date;
+}
+
+export interface RenderOutcome {
+  feedKey: string;
+  /** false when the feed does not exist (unknown slug). */
+  found: boolean;
+  /** true when new bytes were stored. */
+  changed: boolean;
+  itemCount: number;
+}
+
+/**
+ * Brings one feed's stored snapshots up to date: reads its content at `now`, and when the content
+ * digest differs from the last render (or `force`), renders all three formats and stores them. An
+ * unchanged feed costs its read and one small update.
+ */
+export async function renderFeed(ctx: RenderContext, feedKey: string, options: { force?: boolean } = {}): Promise<RenderOutcome> {
+  const now = ctx.now();
+  const content = await loadFeedContent(ctx.db, feedKey, { limit: ctx.itemLimit, now });
+  if (!content) return { feedKey, found: false, changed: false, itemCount: 0 };
+  const { state, category, items } = content;
+  const contentDate = newestChange(items, category, state.createdAt);
+  const draft = buildFeedDocument({ site: ctx.site, feedKey, feedCreatedAt: state.createdAt, category, items, updated: contentDate });
+  const digest = `${RENDER_VERSION}:${feedDigest(draft)}`;
+  const updated = decideFeedUpdated({
+    contentDate,
+    digest,
+    previous: { digest: state.contentDigest, updated: state.contentUpdatedAt },
+    renderedAt: now,
+  });
+  const unchanged = state.contentDigest === digest && !options.force;
+  let snapshots: SnapshotWrite[] = [];
+  if (!unchanged) {
+    const doc: FeedDocument = { ...draft, updated };
+    // Last-Modified must not be later than the response's Date: clamp a future content date.
+    const lastModified = new Date(Math.min(updated.getTime(), now.getTime()));
+    const entries = await Promise.all(FEED_FORMATS.map((format) => encodeSnapshot(doc, format, { feedKey, lastModified })));
+    snapshots = entries.map(toSnapshotWrite);
+  }
+  const saved = await saveRender(ctx.db, {
+    feedKey,
+    sourceVersion: state.version,
+    generatedAt: now,
+    contentDigest: digest,
+    contentUpdatedAt: updated,
+    nextDueAt: content.nextDueAt,
+    snapshots,
+  });
+  return { feedKey, found: true, changed: saved.written && snapshots.length > 0, itemCount: items.length };
+}

@@ -1,0 +1,74 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per service instance (no global default registry). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: 'syndicate_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'syndicate_http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    feedRenders: new Counter({
+      name: 'syndicate_feed_renders_total',
+      help: 'Feed renders (all formats of one feed) by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    feedRenderDuration: new Histogram({
+      name: 'syndicate_feed_render_duration_seconds',
+      help: 'Time to load, render, compress and store one feed in every format',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    snapshotCache: new Counter({
+      name: 'syndicate_snapshot_cache_total',
+      help: 'Snapshot lookups by result (hit: memory, load: database, render: rendered on demand)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    notModified: new Counter({
+      name: 'syndicate_feed_not_modified_total',
+      help: '304 Not Modified answers to feed requests',
+      registers: [registry],
+    }),
+    refreshTicks: new Counter({
+      name: 'syndicate_refresh_ticks_total',
+      help: 'Refresh runs by trigger (cron, change, manual) and outcome',
+      labelNames: ['trigger', 'outcome'] as const,
+      registers: [registry],
+    }),
+    refreshDuration: new Histogram({
+      name: 'syndicate_refresh_duration_seconds',
+      help: 'Duration of one refresh run',
+      labelNames: ['trigger'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    refreshFeedsRendered: new Counter({
+      name: 'syndicate_refresh_feeds_rendered_total',
+      help: 'Feeds rendered by refresh runs',
+      labelNames: ['trigger'] as const,
+      registers: [registry],
+    }),
+    articlesIngested: new Counter({
+      name: 'syndicate_articles_ingested_total',
+      help: 'Articles accepted by ingest, by outcome and origin',
+      labelNames: ['outcome', 'origin'] as const,
+      registers: [registry],
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

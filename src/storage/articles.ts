@@ -98,6 +98,9 @@ export async function upsertArticles(
       contentHash: contentHash(a),
     };
   });
+  // Rows are locked in VALUES order: one order for everyone (by externalId), or two batches holding
+  // the same articles in different orders deadlock (40P01). Outcomes are matched by externalId below.
+  values.sort((a, b) => (a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0));
 
   const changed = await tx
     .insert(articles)

@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { openDb, type DbHandle } from '../../src/storage/db.js';
-import { migrateDb, MIGRATIONS_DIR } from '../../src/storage/migrate.js';
+import { migrateDb, migrationsHash } from '../../src/storage/migrate.js';
 
 /**
  * A fresh, migrated database per test file, built with the real migrations: on Postgres when
@@ -12,19 +12,6 @@ import { migrateDb, MIGRATIONS_DIR } from '../../src/storage/migrate.js';
  */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
 export const DB_KIND: 'postgres' | 'pglite' = TEST_DATABASE_URL ? 'postgres' : 'pglite';
-
-function migrationsHash(): string {
-  const hash = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, name.name);
-      if (name.isDirectory()) walk(path);
-      else hash.update(name.name).update(readFileSync(path));
-    }
-  };
-  walk(MIGRATIONS_DIR);
-  return hash.digest('hex').slice(0, 12);
-}
 
 const CACHE_DIR = join(process.cwd(), 'node_modules', '.cache', 'syndicate-tests');
 
@@ -41,7 +28,7 @@ async function pgliteTemplate(): Promise<Blob> {
     // Written under a temporary name and renamed, so a parallel worker never reads half a file.
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
-    (await import('node:fs')).renameSync(tmp, file);
+    renameSync(tmp, file);
     return new Blob([bytes]);
   } finally {
     await handle.close();

@@ -18,7 +18,24 @@ export function validateArticle(
   if (!parsed.success) return { ok: false, errors: zodIssuesToFieldErrors(parsed.error, prefix) };
   const normalized = normalizeArticle(parsed.data, { defaultLanguage: options.defaultLanguage });
   if (!normalized.ok) return { ok: false, errors: prefixErrors(normalized.errors, prefix) };
+  const unstorable = unstorableDates(normalized.article);
+  if (unstorable.length > 0) return { ok: false, errors: prefixErrors(unstorable, prefix) };
   return normalized;
+}
+
+/**
+ * Dates RFC 3339 allows but storage cannot round-trip, refused here (422) rather than failing the
+ * batch (500) or coming back altered: Postgres has no year 0 (0000-…, or 0001-01-01T00:30+01:00 in
+ * UTC) and rejects the insert; and drizzle reads timestamptz text with `new Date()`, whose legacy
+ * parser takes years 1–99 as 1950–2049 ("0001-01-01 00:00:00+00" comes back as 2001).
+ */
+function unstorableDates(article: NormalizedArticle): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const field of ['publishedAt', 'updatedAt'] as const) {
+    const date = article[field];
+    if (date && date.getUTCFullYear() < 100) errors.push({ path: field, message: 'must be in the year 100 or later (UTC)' });
+  }
+  return errors;
 }
 
 /** Stores already-validated articles atomically: either every one is stored or none is. */

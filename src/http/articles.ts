@@ -18,11 +18,19 @@ export interface ArticleEvents {
 }
 
 const listQuerySchema = z.object({
-  category: z.string().min(1).max(200).optional(),
+  category: z.string().min(1).max(200).refine(storable, { message: 'must not contain U+0000' }).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   deleted: z.enum(['true', 'false']).optional(),
 });
+
+/**
+ * Postgres text cannot hold U+0000 (the query fails): an id with one was never stored, so it is an
+ * unknown article (404), not a server error.
+ */
+function storable(value: string): boolean {
+  return !value.includes('\u0000');
+}
 
 /** `{"articles": [...]}` is a batch; anything else is one article. */
 function isBatch(body: unknown): body is { articles: unknown } {
@@ -114,7 +122,7 @@ export function createArticlesRouter(deps: Deps, events?: ArticleEvents) {
 
   app.get('/:externalId{.+}', async (c) => {
     const externalId = c.req.param('externalId');
-    const article = await getArticleByExternalId(deps.db, externalId);
+    const article = storable(externalId) ? await getArticleByExternalId(deps.db, externalId) : undefined;
     if (!article) throw new NotFoundError(`No article with externalId '${externalId}'.`);
     return c.json(toArticleJson(article));
   });
@@ -132,13 +140,17 @@ export function createArticlesRouter(deps: Deps, events?: ArticleEvents) {
     }
     const checked = validateArticle(raw, validationOptions);
     if (!checked.ok) throw new ValidationError(checked.errors);
+    // Normalisation trims and strips control characters: the article must live at the URL it was put to.
+    if (checked.article.externalId !== externalId) {
+      throw new ValidationError([{ path: 'externalId', message: 'must not have surrounding white space or control characters' }]);
+    }
     const { outcome, article } = await storeOne(checked.article);
     return c.json({ status: outcome, article }, outcome === 'created' ? 201 : 200);
   });
 
   app.delete('/:externalId{.+}', async (c) => {
     const externalId = c.req.param('externalId');
-    const retracted = await deps.db.transaction((tx) => retractArticle(tx, externalId, deps.now()));
+    const retracted = storable(externalId) ? await deps.db.transaction((tx) => retractArticle(tx, externalId, deps.now())) : null;
     if (!retracted) throw new NotFoundError(`No article with externalId '${externalId}'.`);
     if (!retracted.alreadyDeleted) events?.articlesChanged({ categoryIds: retracted.touchedCategoryIds, count: 1 });
     return c.body(null, 204);

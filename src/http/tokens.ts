@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { cleanPlainText } from '../domain/clean-text.js';
 import { zodIssuesToFieldErrors } from '../domain/field-errors.js';
 import { insertToken, listTokens, revokeToken, type TokenSummary } from '../storage/tokens.js';
 import { generateTokenSecret, hashToken, requireScope, SCOPES, type AuthVariables } from './auth.js';
@@ -8,7 +9,8 @@ import { readJsonBody } from './json-body.js';
 import { problemResponses } from './openapi.js';
 
 const createTokenSchema = z.object({
-  name: z.string().trim().min(1).max(200),
+  // Cleaned like every other label: a NUL would fail the insert (500), other control characters are noise.
+  name: z.string().max(1000).transform(cleanPlainText).pipe(z.string().min(1, { message: 'must not be empty' }).max(200)),
   scopes: z.array(z.enum(SCOPES)).min(1, { message: 'must name at least one scope' }),
 });
 

@@ -51,7 +51,9 @@ export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
 }
 
 async function openPostgres(url: string, max: number): Promise<DbHandle> {
-  const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'syndicate' } });
+  // TimeZone pinned to UTC: drizzle parses timestamptz text with `new Date()`, which cannot read the
+  // local-mean-time offsets ("-00:01:15") a server in Europe/London prints for dates before 1847.
+  const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'syndicate', TimeZone: 'UTC' } });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   return {
     db,

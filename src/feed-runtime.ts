@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import { SnapshotCache, type SnapshotEntry } from './feed-cache.js';
 import { buildFeedDocument, newestChange, type FeedSite } from './domain/feed-builder.js';
-import { encodeSnapshot, httpDate, renderFeed, type RenderContext } from './jobs/render-feed.js';
+import { encodeSnapshot, httpDate, renderFeed, type RenderContext, type RenderOutcome } from './jobs/render-feed.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Database, DbHandle } from './storage/db.js';
@@ -73,13 +73,16 @@ export class FeedRuntime {
   readonly renderContext: RenderContext;
   readonly cacheControl: string;
   private readonly inflight = new Map<string, Promise<SnapshotEntry | null>>();
+  /** On-demand renders in flight, by feed: one render writes all three formats. */
+  private readonly rendering = new Map<string, Promise<RenderOutcome>>();
   private lastSeq = 0;
   /** Newest seq seen per feed × format: a slow load must not cache a copy older than that. */
   private readonly newestSeq = new Map<string, number>();
   private syncing: Promise<void> | null = null;
   private refreshing: Promise<RefreshSummary> | null = null;
   private changeTimer: NodeJS.Timeout | null = null;
-  private changePending = false;
+  /** The run that serves changes requested while another run was in progress. */
+  private followUp: Promise<RefreshSummary> | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private stopped = false;
@@ -160,6 +163,7 @@ export class FeedRuntime {
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await this.unlisten?.().catch(() => {});
     await this.refreshing?.catch(() => {});
+    await this.followUp?.catch(() => {});
     await this.syncing?.catch(() => {});
     await Promise.allSettled(this.inflight.values());
   }
@@ -188,7 +192,13 @@ export class FeedRuntime {
       this.deps.metrics.snapshotCache.inc({ result: 'load' });
     } else {
       this.deps.metrics.snapshotCache.inc({ result: 'render' });
-      const outcome = await this.timedRender(feedKey, { force: true });
+      // Keyed by feed, not feed × format: first requests for .rss, .atom and .json wait for one render.
+      let render = this.rendering.get(feedKey);
+      if (!render) {
+        render = this.timedRender(feedKey, { force: true }).finally(() => this.rendering.delete(feedKey));
+        this.rendering.set(feedKey, render);
+      }
+      const outcome = await render;
       if (!outcome.found) return null;
       row = await getSnapshot(this.deps.db, feedKey, format);
       if (!row) return null;
@@ -258,22 +268,22 @@ export class FeedRuntime {
 
   /**
    * Re-renders the feeds whose content changed (or, for `manual`, every feed). Runs one at a time per
-   * instance; a request arriving while one runs is served by one more run right after it.
+   * instance; a request arriving while one runs is served by one more run right after it, and the
+   * promise returned is that run's: once it resolves, every change committed before the call is in.
    */
   async refresh(trigger: RefreshSummary['trigger']): Promise<RefreshSummary> {
-    if (this.refreshing) {
-      if (trigger === 'change') {
-        if (!this.changePending) {
-          this.changePending = true;
-          void this.refreshing.finally(() => {
-            this.changePending = false;
-            this.requestRefresh();
-          });
-        }
-        return this.refreshing;
-      }
-      await this.refreshing.catch(() => {});
+    if (this.refreshing && trigger === 'change') {
+      // The running refresh may have read its feed list before this change committed: wait for one
+      // more run (shared by every change requested meanwhile), not for the running one.
+      this.followUp ??= this.refreshing
+        .catch(() => {})
+        .then(() => {
+          this.followUp = null;
+          return this.refresh('change');
+        });
+      return this.followUp;
     }
+    while (this.refreshing) await this.refreshing.catch(() => {});
     const run = this.runRefresh(trigger).finally(() => {
       if (this.refreshing === run) this.refreshing = null;
     });
@@ -289,7 +299,9 @@ export class FeedRuntime {
     const changed: string[] = [];
     for (const feed of feeds) {
       if (this.stopped) break;
-      const outcome = await renderFeed(this.renderContext, feed.feedKey, { force: trigger === 'manual' });
+      // Timed like on-demand renders: most renders happen here, and the histogram must see them.
+      const endRender = this.deps.metrics.feedRenderDuration.startTimer();
+      const outcome = await renderFeed(this.renderContext, feed.feedKey, { force: trigger === 'manual' }).finally(() => endRender());
       rendered += 1;
       this.deps.metrics.feedRenders.inc({ outcome: outcome.changed ? 'changed' : 'unchanged' });
       if (outcome.changed) changed.push(feed.feedKey);

@@ -73,9 +73,14 @@ export function toFeedItem(a: FeedArticle): FeedItem {
   };
 }
 
-/** Newest change among the items and the category's own metadata: the feed's content date. */
+/**
+ * Newest change among the items and the category's own metadata: the feed's content date. The `all`
+ * feed has no metadata of its own: its creation date (set by the migration, from the database clock)
+ * only dates it while it is empty, and never outranks its items.
+ */
 export function newestChange(items: FeedArticle[], category: FeedCategory | null, feedCreatedAt: Date): Date {
-  let newest = category ? category.updatedAt.getTime() : feedCreatedAt.getTime();
+  if (!category && items.length === 0) return feedCreatedAt;
+  let newest = category ? category.updatedAt.getTime() : Number.NEGATIVE_INFINITY;
   for (const item of items) newest = Math.max(newest, item.updatedAt.getTime(), item.publishedAt.getTime());
   return new Date(newest);
 }

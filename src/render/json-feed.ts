@@ -25,7 +25,9 @@ export function renderJsonFeed(doc: FeedDocument): string {
     hubs: doc.hubs.length > 0 ? doc.hubs.map((url) => ({ type: 'WebSub', url })) : undefined,
     items: doc.items.map((item) => jsonItem(item, doc.language)),
   };
-  return `${JSON.stringify(generateJsonFeed(feed, { strict: true }), null, 2)}\n`;
+  const generated = generateJsonFeed(feed, { strict: true }) as Record<string, unknown>;
+  // JSON Feed 1.1 requires `items` (an empty array for an empty feed); feedsmith drops an empty one.
+  return `${JSON.stringify({ ...generated, items: generated.items ?? [] }, null, 2)}\n`;
 }
 
 function jsonItem(item: FeedItem, feedLanguage: string): JsonFeed.Item<Date, true> {

@@ -127,8 +127,8 @@ export interface SnapshotWrite {
 }
 
 /**
- * Stores a render: the snapshots (only if not older than what is stored) and the feed's render state.
- * Returns the seq numbers written, empty when a newer render had already landed.
+ * Stores a render: the snapshots (only if not older than what is stored, and only when their bytes
+ * differ) and the feed's render state. `written` is true when at least one snapshot row changed.
  */
 export async function saveRender(
   db: Database,
@@ -156,8 +156,11 @@ export async function saveRender(
       })
       .where(eq(feedState.feedKey, render.feedKey));
     if (unchanged && render.snapshots.length === 0) return { written: false };
+    // A forced re-render of unchanged content produces the same bytes, which the upsert below skips:
+    // only rows actually written count as a change (else every forced refresh announces every feed).
+    let written = false;
     for (const s of render.snapshots) {
-      await tx
+      const rows = await tx
         .insert(feedSnapshots)
         .values({
           feedKey: render.feedKey,
@@ -186,9 +189,11 @@ export async function saveRender(
             seq: sql`excluded.seq`,
           },
           setWhere: sql`${feedSnapshots.etag} is distinct from excluded.etag and ${feedSnapshots.sourceVersion} <= excluded.source_version`,
-        });
+        })
+        .returning({ seq: feedSnapshots.seq });
+      if (rows.length > 0) written = true;
     }
-    return { written: true };
+    return { written };
   });
 }
 

@@ -24,6 +24,8 @@ export const REFRESH_LOCK_KEY = 0x73796e66;
 export const CHANGE_DEBOUNCE_MS = 100;
 /** Fallback for a missed NOTIFY: how often each instance checks for newer snapshots. */
 export const SYNC_INTERVAL_MS = 1000;
+/** How far behind the newest seen seq each sync looks, for writes that committed out of order. */
+const SYNC_LOOKBACK = 64;
 
 export interface RefreshSummary {
   trigger: 'cron' | 'change' | 'manual';
@@ -79,6 +81,7 @@ export class FeedRuntime {
   /** Newest seq seen per feed × format: a slow load must not cache a copy older than that. */
   private readonly newestSeq = new Map<string, number>();
   private syncing: Promise<void> | null = null;
+  private syncAgain = false;
   private refreshing: Promise<RefreshSummary> | null = null;
   private changeTimer: NodeJS.Timeout | null = null;
   /** The run that serves changes requested while another run was in progress. */
@@ -87,6 +90,8 @@ export class FeedRuntime {
   private unlisten: (() => Promise<void>) | null = null;
   private stopped = false;
   private readonly variants = new Map<string, { entry: SnapshotEntry; expiresAt: number }>();
+  /** Bumped on every change: a variant rendered across a change is not cached. */
+  private variantGeneration = 0;
   /** Listeners told about every feed whose snapshot changed (WebSub, parameterised caches). */
   private readonly changeListeners: ((feedKeys: string[]) => void)[] = [];
 
@@ -117,6 +122,7 @@ export class FeedRuntime {
     if (cached && cached.expiresAt > now) return cached.entry;
     const pending = this.inflight.get(key);
     if (pending) return pending;
+    const generation = this.variantGeneration;
     const load = (async () => {
       const content = await loadFeedContent(this.deps.db, feedKey, { limit: params.limit, now: this.deps.now() });
       if (!content) return null;
@@ -132,8 +138,11 @@ export class FeedRuntime {
         query,
       });
       const entry = await encodeSnapshot(doc, format, { feedKey, lastModified: new Date(Math.min(updated.getTime(), this.deps.now().getTime())) });
-      if (this.variants.size >= MAX_VARIANTS) this.variants.delete(this.variants.keys().next().value!);
-      this.variants.set(key, { entry, expiresAt: now + VARIANT_TTL_MS });
+      // A change announced while this rendered may not be in it: serve it once, do not keep it.
+      if (generation === this.variantGeneration) {
+        if (this.variants.size >= MAX_VARIANTS) this.variants.delete(this.variants.keys().next().value!);
+        this.variants.set(key, { entry, expiresAt: now + VARIANT_TTL_MS });
+      }
       return entry;
     })().finally(() => this.inflight.delete(key));
     this.inflight.set(key, load);
@@ -141,6 +150,7 @@ export class FeedRuntime {
   }
 
   private dropVariants(feedKeys: string[]): void {
+    this.variantGeneration += 1;
     const prefixes = feedKeys.map((k) => `${k}.`);
     for (const key of this.variants.keys()) if (prefixes.some((p) => key.startsWith(p))) this.variants.delete(key);
   }
@@ -235,18 +245,17 @@ export class FeedRuntime {
   /** Drops memory copies of snapshots written since the last sync (by any instance). */
   sync(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.syncing ??= (async () => {
+    if (this.syncing) {
+      // A NOTIFY during a sync may announce a write its query did not see: run once more after it.
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
       try {
-        const changed = await snapshotsChangedSince(this.deps.db, this.lastSeq);
-        const keys = new Set<string>();
-        for (const c of changed) {
-          const cached = this.cache.get(c.feedKey, c.format);
-          if (cached && cached.seq < c.seq) this.cache.delete(c.feedKey, c.format);
-          this.newestSeq.set(`${c.feedKey}.${c.format}`, c.seq);
-          keys.add(c.feedKey);
-          this.lastSeq = Math.max(this.lastSeq, c.seq);
-        }
-        if (keys.size > 0) for (const listener of this.changeListeners) listener([...keys]);
+        do {
+          this.syncAgain = false;
+          await this.syncOnce();
+        } while (this.syncAgain && !this.stopped);
       } catch (err) {
         if (!this.stopped) this.deps.log.warn({ err }, 'snapshot sync failed');
       } finally {
@@ -254,6 +263,23 @@ export class FeedRuntime {
       }
     })();
     return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    // seq numbers are taken at insert but become visible at commit, so two instances writing at once
+    // can commit out of order: look back over a small window and skip what was already seen.
+    const changed = await snapshotsChangedSince(this.deps.db, Math.max(0, this.lastSeq - SYNC_LOOKBACK));
+    const keys = new Set<string>();
+    for (const c of changed) {
+      const id = `${c.feedKey}.${c.format}`;
+      if ((this.newestSeq.get(id) ?? 0) >= c.seq) continue;
+      const cached = this.cache.get(c.feedKey, c.format);
+      if (cached && cached.seq < c.seq) this.cache.delete(c.feedKey, c.format);
+      this.newestSeq.set(id, c.seq);
+      keys.add(c.feedKey);
+      this.lastSeq = Math.max(this.lastSeq, c.seq);
+    }
+    if (keys.size > 0) for (const listener of this.changeListeners) listener([...keys]);
   }
 
   /** Called after a committed change: a refresh of the changed feeds runs within CHANGE_DEBOUNCE_MS. */

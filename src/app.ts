@@ -15,6 +15,7 @@ import { createCategoriesRouter } from './http/categories.js';
 import { createHealthRouter } from './http/health.js';
 import { createDocsRouter } from './http/openapi.js';
 import { createTokensRouter } from './http/tokens.js';
+import { createSourcesRouter } from './http/sources.js';
 
 
 function problem(c: Context, err: unknown) {
@@ -73,6 +74,13 @@ export function createApp(deps: Deps, feeds: FeedRuntime) {
     }),
   );
   app.route('/api/v1/feeds', createAdminFeedsRouter(deps, feeds));
+  app.route(
+    '/api/v1/sources',
+    createSourcesRouter(deps, {
+      // The poll already counted its articles (origin: source); the feeds only need to refresh.
+      articlesChanged: () => feeds.requestRefresh(),
+    }),
+  );
   app.get('/metrics', async (c) => {
     c.header('Content-Type', deps.metrics.registry.contentType);
     c.header('Cache-Control', 'no-store');

@@ -67,6 +67,18 @@ export function createMetrics() {
       labelNames: ['outcome', 'origin'] as const,
       registers: [registry],
     }),
+    sourcePolls: new Counter({
+      name: 'syndicate_source_polls_total',
+      help: 'Upstream source polls by outcome (ok, not-modified, rate-limited, gone, error, skipped)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    sourcePollDuration: new Histogram({
+      name: 'syndicate_source_poll_duration_seconds',
+      help: 'Duration of one source poll: fetch, parse, normalise and store',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers: [registry],
+    }),
   };
   return metrics;
 }

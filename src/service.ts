@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createFastFeedListener } from './http/fast-feeds.js';
 import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -14,7 +16,7 @@ export interface Service {
   deps: Deps;
   feeds: FeedRuntime;
   app: App;
-  server: ServerType;
+  server: Server;
   /** The port actually bound (PORT=0 picks a free one). */
   port: number;
   /** Stops accepting, finishes in-flight requests (up to SHUTDOWN_TIMEOUT_MS), closes the database. */
@@ -25,7 +27,7 @@ export interface Service {
  * Everything `npm start` does, as a function: open the database, migrate, build the app, listen.
  * Tests and benchmarks start real instances through it.
  */
-export async function startService(config: Config, log: Logger, overrides: Partial<Pick<Deps, 'now' | 'fetch'>> = {}): Promise<Service> {
+export async function startService(config: Config, log: Logger, overrides: Partial<Pick<Deps, 'now' | 'fetch' | 'upstream'>> = {}): Promise<Service> {
   const startedAt = performance.now();
   const dbHandle = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX });
   try {
@@ -42,14 +44,17 @@ export async function startService(config: Config, log: Logger, overrides: Parti
     now: overrides.now ?? (() => new Date()),
     fetch: overrides.fetch ?? globalThis.fetch,
     metrics: createMetrics(),
+    ...(overrides.upstream ? { upstream: overrides.upstream } : {}),
   };
   const feeds = new FeedRuntime(deps);
   await feeds.start();
   const scheduler = startScheduler(deps, feeds);
   const app = createApp(deps, feeds);
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
-    s.once('error', reject);
+  const listener = createFastFeedListener(feeds, deps, getRequestListener(app.fetch));
+  const server = createServer(listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   log.info(
@@ -75,7 +80,7 @@ export async function startService(config: Config, log: Logger, overrides: Parti
         // Idle keep-alive sockets would hold close() open until they time out.
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
-      scheduler.stop();
+      await scheduler.stop();
       await feeds.stop();
       await dbHandle.close();
       log.info('stopped');

@@ -48,12 +48,13 @@ export function contentHash(article: NormalizedArticle): string {
  * Creates or updates articles by externalId, all in the caller's transaction, and marks the feeds
  * they leave or join as changed. New rows get a guid from
  * a pre-allocated id; an existing row keeps its id and guid. A changed article whose input carries no
- * newer updatedAt gets `now` stamped. Returns one outcome per input, in input order.
+ * newer updatedAt gets `now` stamped. `sourceId` (upstream polls) is written on created rows only: an
+ * existing row keeps its source. Returns one outcome per input, in input order.
  */
 export async function upsertArticles(
   tx: Database,
   items: NormalizedArticle[],
-  ctx: { now: Date; guidAuthority: string },
+  ctx: { now: Date; guidAuthority: string; sourceId?: number },
 ): Promise<UpsertResult> {
   if (items.length === 0) return { results: [], touchedCategoryIds: [] };
   const { now } = ctx;
@@ -96,6 +97,7 @@ export async function upsertArticles(
       createdAt: now,
       deletedAt: null,
       contentHash: contentHash(a),
+      sourceId: ctx.sourceId ?? null,
     };
   });
   // Rows are locked in VALUES order: one order for everyone (by externalId), or two batches holding
@@ -178,7 +180,7 @@ export async function upsertArticles(
 const LINK_INSERT_CHUNK = 10_000;
 
 /** `items` in consecutive slices of at most `size`. */
-export function chunks<T>(items: T[], size: number): T[][] {
+function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -206,6 +208,23 @@ export async function attachCategories(db: Database, rows: ArticleRow[]): Promis
     list.sort((a, b) => (order.get(a.name) ?? 999) - (order.get(b.name) ?? 999));
     return { ...r, categories: list };
   });
+}
+
+/** Publication date and retraction of the stored articles among `externalIds` (any missing are simply absent). */
+export async function findArticleDates(
+  db: Database,
+  externalIds: string[],
+): Promise<Map<string, { publishedAt: Date; deletedAt: Date | null }>> {
+  const found = new Map<string, { publishedAt: Date; deletedAt: Date | null }>();
+  for (const chunk of chunks(externalIds, 5_000)) {
+    if (chunk.length === 0) continue;
+    const rows = await db
+      .select({ externalId: articles.externalId, publishedAt: articles.publishedAt, deletedAt: articles.deletedAt })
+      .from(articles)
+      .where(inArray(articles.externalId, chunk));
+    for (const r of rows) found.set(r.externalId, { publishedAt: r.publishedAt, deletedAt: r.deletedAt });
+  }
+  return found;
 }
 
 export async function getArticleByExternalId(db: Database, externalId: string): Promise<StoredArticle | undefined> {

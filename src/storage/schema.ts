@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   customType,
@@ -60,6 +61,11 @@ export const articles = pgTable(
     deletedAt: tz('deleted_at'),
     /** sha256 of the normalised content: an unchanged re-ingest writes nothing and touches no feed. */
     contentHash: text('content_hash').notNull(),
+    /**
+     * The upstream source that created the article (null for CMS articles). Deleting the source keeps
+     * its articles: they simply stop being updated.
+     */
+    sourceId: integer('source_id').references((): AnyPgColumn => sources.id, { onDelete: 'set null' }),
   },
   (t) => [
     // Serves /feeds/all and the API listing: newest first, scanned backwards.
@@ -67,6 +73,7 @@ export const articles = pgTable(
       .on(t.publishedAt, t.id)
       .where(sql`${t.status} = 'published' and ${t.deletedAt} is null`),
     index('articles_published_idx').on(t.publishedAt, t.id),
+    index('articles_source_idx').on(t.sourceId),
   ],
 );
 
@@ -162,3 +169,67 @@ export const feedSnapshots = pgTable(
   },
   (t) => [primaryKey({ columns: [t.feedKey, t.format] }), index('feed_snapshots_seq_idx').on(t.seq)],
 );
+
+/**
+ * Upstream feeds polled into articles. Scheduling state lives on the row (as in miniflux): the poller
+ * claims due rows, polls, and records every outcome here; nothing about a poll is thrown away.
+ */
+export const sources = pgTable(
+  'sources',
+  {
+    id: serial('id').primaryKey(),
+    /** Where the feed is fetched from; a 301/308 moves it. May carry user:password for Basic auth. */
+    url: text('url').notNull(),
+    name: text('name').notNull(),
+    /** Category names every item is filed under (at least one). */
+    categories: jsonb('categories').$type<string[]>().notNull(),
+    pollIntervalSeconds: integer('poll_interval_seconds').notNull().default(900),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Also file items under their own category names. */
+    useItemCategories: boolean('use_item_categories').notNull().default(false),
+    /** Republish the upstream HTML body; otherwise only the summary. */
+    fullContent: boolean('full_content').notNull().default(false),
+    /** Validators of the last good response, sent back as If-None-Match / If-Modified-Since. */
+    etag: text('etag'),
+    lastModified: text('last_modified'),
+    lastPollAt: tz('last_poll_at'),
+    lastOutcome: text('last_outcome', { enum: ['ok', 'not-modified', 'rate-limited', 'gone', 'error'] }),
+    lastStatus: integer('last_status'),
+    /** A FetchErrorCode (dns, timeout, too-large, forbidden-address…), or rate-limited, gone, parse, storage, internal. */
+    lastErrorCode: text('last_error_code'),
+    lastError: text('last_error'),
+    lastDurationMs: integer('last_duration_ms'),
+    /** Counts from the last poll (0 for a poll that read no feed: a 304, a failure). */
+    itemsSeen: integer('items_seen').notNull().default(0),
+    itemsNew: integer('items_new').notNull().default(0),
+    itemsUpdated: integer('items_updated').notNull().default(0),
+    /** Items dropped by that poll: invalid, duplicated inside the feed, retracted here, or over the cap. */
+    itemsSkipped: integer('items_skipped').notNull().default(0),
+    /** The first few reasons items were skipped. */
+    itemErrors: jsonb('item_errors').$type<SourceItemError[]>().notNull().default([]),
+    /** Polls in a row that did not succeed (0 after a 200 or 304); drives the back-off. */
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /** When the source is next due. Bumped at claim time: it doubles as the poller's lease. */
+    nextPollAt: tz('next_poll_at').notNull().defaultNow(),
+    /** Set while a poller holds the source; the value is the claim's token. */
+    leaseUntil: tz('lease_until'),
+    /** The upstream asked us (429, 503 + Retry-After) not to come back before this. */
+    retryAfterUntil: tz('retry_after_until'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('sources_url_idx').on(t.url),
+    // The claim: enabled sources in next_poll_at order.
+    index('sources_due_idx').on(t.nextPollAt).where(sql`${t.enabled}`),
+  ],
+);
+
+export interface SourceItemError {
+  /** Position of the item in the feed (0-based). */
+  item: number;
+  /** The item's identity key (guid, link or hash), when it has one. */
+  key?: string;
+  path?: string;
+  message: string;
+}

@@ -68,7 +68,7 @@ export type FetchOutcome =
     }
   | { kind: 'not-modified'; permanentRedirectTo?: string }
   | { kind: 'gone' }
-  | { kind: 'rate-limited'; retryAfterSeconds?: number }
+  | { kind: 'rate-limited'; status: 429 | 503; retryAfterSeconds?: number }
   | { kind: 'error'; code: FetchErrorCode; message: string; status?: number };
 
 export const FEED_ACCEPT =
@@ -156,7 +156,7 @@ async function fetchWithRedirects(input: string, options: FetchFeedOptions, sign
     if (status === 429 || (status === 503 && retryAfter !== null)) {
       res.destroy();
       const seconds = parseRetryAfter(retryAfter, (options.now ?? (() => new Date()))());
-      return { kind: 'rate-limited', ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }) };
+      return { kind: 'rate-limited', status, ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }) };
     }
     if (status < 200 || status > 299) {
       res.destroy();

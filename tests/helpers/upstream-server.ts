@@ -26,6 +26,10 @@ import zlib from 'node:zlib';
  *   /undeclared-1252          windows-1252 bytes, no charset anywhere
  *   /auth                     requires Basic user:secret
  *   /echo                     200 with a tiny feed; the request is recorded like every other
+ *   /empty                    200, a feed Content-Type and no body at all
+ *   /generated/{n}            an RSS feed of n items (guid g-0 … g-{n-1}), built on the fly
+ *   /slow/{ms}/{name}         the fixture after a pause of ms milliseconds
+ *   /feeds/{name}             a feed set by the test with setFeed(), with an ETag and 304s
  */
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/upstream/', import.meta.url));
@@ -45,6 +49,11 @@ export interface UpstreamServer {
   requests: RecordedRequest[];
   /** Bytes of the 50 MB body actually written before the client went away. */
   bigBytesWritten(): number;
+  /** Serves `body` at /feeds/{name} from now on (ETag from the body, so a change is a 200 again). */
+  setFeed(name: string, body: string, contentType?: string): void;
+  /** Most requests in progress at once since the start (or the last reset): overall and per Host header. */
+  peakInFlight(): { total: number; byHost: Record<string, number> };
+  resetPeaks(): void;
   close(): Promise<void>;
 }
 
@@ -85,14 +94,37 @@ function gzipBomb(): Promise<Buffer> {
   return bombCache;
 }
 
+/** An RSS 2.0 document of `count` items, newest first, dated a minute apart before 2025-11-03 10:00 UTC. */
+export function generatedRss(count: number, prefix = 'g'): string {
+  const items: string[] = [];
+  const start = Date.UTC(2025, 10, 3, 10, 0, 0);
+  for (let i = 0; i < count; i++) {
+    const date = new Date(start - i * 60_000).toUTCString();
+    items.push(`<item><guid isPermaLink="false">${prefix}-${i}</guid><title>Generated item ${i}</title><link>https://generated.example.com/${prefix}/${i}</link><pubDate>${date}</pubDate><description>Item number ${i}.</description></item>`);
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Generated</title><link>https://generated.example.com/</link><description>Generated items</description>${items.join('')}</channel></rss>`;
+}
+
 export async function startUpstreamServer(): Promise<UpstreamServer> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  const feeds = new Map<string, { body: Buffer; contentType: string; etag: string }>();
   let bigWritten = 0;
+  const inFlight = { total: 0, byHost: new Map<string, number>() };
+  let peaks = { total: 0, byHost: {} as Record<string, number> };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://placeholder');
     requests.push({ path: url.pathname + url.search, headers: req.headers });
+    const host = req.headers.host ?? '';
+    inFlight.total += 1;
+    inFlight.byHost.set(host, (inFlight.byHost.get(host) ?? 0) + 1);
+    peaks.total = Math.max(peaks.total, inFlight.total);
+    peaks.byHost[host] = Math.max(peaks.byHost[host] ?? 0, inFlight.byHost.get(host)!);
+    res.once('close', () => {
+      inFlight.total -= 1;
+      inFlight.byHost.set(host, inFlight.byHost.get(host)! - 1);
+    });
     void route(url, req, res).catch((err: unknown) => {
       res.destroy(err instanceof Error ? err : new Error(String(err)));
     });
@@ -212,6 +244,37 @@ export async function startUpstreamServer(): Promise<UpstreamServer> {
 
     if (path === '/echo') return serveFixture('rss-no-version.xml', req, res);
 
+    if (path === '/empty') {
+      res.writeHead(200, { 'Content-Type': 'application/rss+xml', 'Content-Length': 0 });
+      return void res.end();
+    }
+
+    if ((m = /^\/generated\/(\d+)$/.exec(path))) {
+      const body = generatedRss(Number(m[1]), url.searchParams.get('prefix') ?? 'g');
+      res.writeHead(200, { 'Content-Type': 'application/rss+xml; charset=utf-8' });
+      return void res.end(body);
+    }
+
+    if ((m = /^\/slow\/(\d+)\/([\w.-]+)$/.exec(path))) {
+      const name = m[2]!;
+      await new Promise((resolve) => setTimeout(resolve, Number(m![1])));
+      return serveFixture(name, req, res);
+    }
+
+    if ((m = /^\/feeds\/([\w.-]+)$/.exec(path))) {
+      const feed = feeds.get(m[1]!);
+      if (!feed) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        return void res.end('no such feed');
+      }
+      if (req.headers['if-none-match'] === feed.etag) {
+        res.writeHead(304, { ETag: feed.etag });
+        return void res.end();
+      }
+      res.writeHead(200, { 'Content-Type': feed.contentType, ETag: feed.etag, 'Content-Length': feed.body.length });
+      return void res.end(feed.body);
+    }
+
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end('not found');
   }
@@ -246,6 +309,14 @@ export async function startUpstreamServer(): Promise<UpstreamServer> {
     origin: `http://127.0.0.1:${port}`,
     requests,
     bigBytesWritten: () => bigWritten,
+    setFeed(name, body, contentType = 'application/rss+xml; charset=utf-8') {
+      const bytes = Buffer.from(body, 'utf8');
+      feeds.set(name, { body: bytes, contentType, etag: `"${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}"` });
+    },
+    peakInFlight: () => ({ total: peaks.total, byHost: { ...peaks.byHost } }),
+    resetPeaks() {
+      peaks = { total: 0, byHost: {} };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         // Stalled routes never end on their own: cut their sockets so close() returns.

@@ -297,12 +297,12 @@ describe('fetchFeed: status outcomes', () => {
   });
 
   it('429 with Retry-After in seconds', async () => {
-    expect(await fetchFeed(at('/status/429'), options({ now }))).toEqual({ kind: 'rate-limited', retryAfterSeconds: 120 });
+    expect(await fetchFeed(at('/status/429'), options({ now }))).toEqual({ kind: 'rate-limited', status: 429, retryAfterSeconds: 120 });
   });
 
   it('429 and 503 with Retry-After as an HTTP-date, against the injected clock', async () => {
-    expect(await fetchFeed(at('/status/429-date'), options({ now }))).toEqual({ kind: 'rate-limited', retryAfterSeconds: 120 });
-    expect(await fetchFeed(at('/status/503-date'), options({ now }))).toEqual({ kind: 'rate-limited', retryAfterSeconds: 120 });
+    expect(await fetchFeed(at('/status/429-date'), options({ now }))).toEqual({ kind: 'rate-limited', status: 429, retryAfterSeconds: 120 });
+    expect(await fetchFeed(at('/status/503-date'), options({ now }))).toEqual({ kind: 'rate-limited', status: 503, retryAfterSeconds: 120 });
   });
 
   it('503 without Retry-After is an outage, 500 and 404 are http-status errors', async () => {

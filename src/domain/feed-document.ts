@@ -1,4 +1,5 @@
 import type { Author, Enclosure } from './article-input.js';
+import type { EpisodeInfo, PodcastConfig } from './podcast.js';
 
 /**
  * One feed, independent of format: what the renderers (render/rss.ts, atom.ts, json-feed.ts) turn
@@ -26,6 +27,15 @@ export interface FeedDocument {
   hubs: string[];
   /** Optional feed image / logo. */
   imageUrl?: string | null;
+  /** Present when the feed is a podcast: the show-level iTunes / Podcasting 2.0 tags. */
+  podcast?: (PodcastConfig & { guid: string }) | null;
+  /** RFC 5005 archive links (absolute URLs, per format) and whether this document is an archive. */
+  archive?: {
+    isArchive: boolean;
+    prev?: { rss: string; atom: string; json: string } | null;
+    next?: { rss: string; atom: string; json: string } | null;
+    current?: { rss: string; atom: string; json: string } | null;
+  } | null;
   items: FeedItem[];
 }
 
@@ -48,4 +58,6 @@ export interface FeedItem {
   imageUrl: string | null;
   enclosures: Enclosure[];
   language: string;
+  /** Episode details for podcast feeds. */
+  episode?: EpisodeInfo | null;
 }

@@ -49,6 +49,7 @@ export async function listCategories(db: Database): Promise<CategoryWithCount[]>
       description: categories.description,
       createdAt: categories.createdAt,
       updatedAt: categories.updatedAt,
+      podcast: categories.podcast,
       articleCount: sql<number>`(select count(*) from ${articleCategories} ac where ac.category_id = ${categories.id} and ac.listed)`.mapWith(Number),
     })
     .from(categories)

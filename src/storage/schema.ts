@@ -17,6 +17,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { Author, Enclosure } from '../domain/article-input.js';
+import type { EpisodeInfo, PodcastConfig } from '../domain/podcast.js';
 
 /** bytea as a Node Buffer/Uint8Array on both drivers. */
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
@@ -33,6 +34,8 @@ export const categories = pgTable('categories', {
   createdAt: tz('created_at').notNull().defaultNow(),
   /** When the category's own metadata (name, description) last changed: part of its feeds' content. */
   updatedAt: tz('updated_at').notNull().defaultNow(),
+  /** Set when the category is a podcast: its RSS carries the iTunes/Podcasting 2.0 show tags. */
+  podcast: jsonb('podcast').$type<PodcastConfig>(),
 });
 
 export const articles = pgTable(
@@ -61,6 +64,8 @@ export const articles = pgTable(
     deletedAt: tz('deleted_at'),
     /** sha256 of the normalised content: an unchanged re-ingest writes nothing and touches no feed. */
     contentHash: text('content_hash').notNull(),
+    /** Episode details when the article is a podcast episode (episode/season numbers, type). */
+    podcast: jsonb('podcast').$type<EpisodeInfo>(),
     /**
      * The upstream source that created the article (null for CMS articles). Deleting the source keeps
      * its articles: they simply stop being updated.
@@ -233,3 +238,42 @@ export interface SourceItemError {
   path?: string;
   message: string;
 }
+
+/**
+ * Partners (aggregator sites) read feeds through a key of their own, limited to some categories, with
+ * an embargo and full text or summaries. The key is a secret in the URL: only its sha256 is stored.
+ */
+export const partners = pgTable(
+  'partners',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    /** Category slugs this partner may read; null means every category (and `all`). */
+    categories: text('categories').array(),
+    embargoMinutes: integer('embargo_minutes').notNull().default(0),
+    content: text('content', { enum: ['full', 'summary'] }).notNull().default('full'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    revokedAt: tz('revoked_at'),
+  },
+  (t) => [uniqueIndex('partners_key_hash_idx').on(t.keyHash)],
+);
+
+/** Per partner and feed: what it fetched and how (written in batches, off the request path). */
+export const partnerFeedStats = pgTable(
+  'partner_feed_stats',
+  {
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    /** The feed path after /partners/{key}, e.g. /feeds/world.rss. */
+    feedPath: text('feed_path').notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+    okResponses: bigint('ok_responses', { mode: 'number' }).notNull().default(0),
+    notModifiedResponses: bigint('not_modified_responses', { mode: 'number' }).notNull().default(0),
+    lastFetchAt: tz('last_fetch_at'),
+    lastUserAgent: text('last_user_agent'),
+  },
+  (t) => [primaryKey({ columns: [t.partnerId, t.feedPath] })],
+);

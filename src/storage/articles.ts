@@ -140,9 +140,10 @@ export async function upsertArticles(
 
   const changedByExternalId = new Map(changed.map((r) => [r.externalId, r]));
   const changedIds = changed.map((r) => r.id);
+  const changedIdSet = new Set(changedIds);
   const touched = new Set<number>();
   if (changedIds.length > 0) {
-    for (const link of previousLinks) if (changedIds.includes(link.articleId)) touched.add(link.categoryId);
+    for (const link of previousLinks) if (changedIdSet.has(link.articleId)) touched.add(link.categoryId);
     await tx.delete(articleCategories).where(inArray(articleCategories.articleId, changedIds));
     const links = items.flatMap((a) => {
       const row = changedByExternalId.get(a.externalId);

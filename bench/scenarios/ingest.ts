@@ -1,0 +1,147 @@
+import postgres from 'postgres';
+import { validateArticle } from '../../src/ingest.js';
+import { buildArticleGuid } from '../../src/domain/guid.js';
+import { openDb } from '../../src/storage/db.js';
+import { migrateDb } from '../../src/storage/migrate.js';
+import { contentHash } from '../../src/storage/articles.js';
+import type { NormalizedArticle } from '../../src/domain/article-input.js';
+import { makeArticle, type ArticlePayload } from '../lib/articles.js';
+import type { BenchContext } from '../lib/context.js';
+import { postArticles } from '../lib/ingest-client.js';
+import { createTempDatabase } from '../lib/pg.js';
+import { startOurService } from '../lib/service.js';
+import { fmtNumber, median } from '../lib/stats.js';
+
+export const BATCH = 500;
+const SECTIONS = ['World', 'Politics', 'Business', 'Technology', 'Science', 'Health', 'Sport', 'Culture', 'Local News', 'Opinion', 'Education', 'Travel'];
+
+/** `batches` batches of 500 realistic articles: ~5 KB of HTML, 2 categories, 1 author, unique ids. */
+export function ingestBatches(batches: number, runId: string): ArticlePayload[][] {
+  const newest = Date.now() - 3_600_000;
+  return Array.from({ length: batches }, (_, b) =>
+    Array.from({ length: BATCH }, (_, i) => {
+      const n = b * BATCH + i;
+      const first = SECTIONS[n % SECTIONS.length]!;
+      const second = SECTIONS[(n * 5 + 3) % SECTIONS.length]!;
+      return makeArticle({
+        seed: 200_000 + n,
+        externalId: `bench-ingest-${runId}-${n}`,
+        categories: first === second ? [first, SECTIONS[(n + 1) % SECTIONS.length]!] : [first, second],
+        publishedAt: new Date(newest - n * 1000),
+      });
+    }),
+  );
+}
+
+/** Normalised rows as upsertArticles would write them, for baseline D. */
+function toRows(items: NormalizedArticle[], firstId: number, now: Date) {
+  return items.map((a, i) => ({
+    id: firstId + i,
+    external_id: a.externalId,
+    guid: buildArticleGuid('news.example.co.uk', now, firstId + i),
+    title: a.title,
+    url: a.url,
+    summary: a.summary,
+    content_html: a.contentHtml,
+    authors: JSON.stringify(a.authors),
+    category_names: JSON.stringify(a.categories.map((c) => c.name)),
+    tags: JSON.stringify(a.tags),
+    image_url: a.imageUrl,
+    language: a.language,
+    enclosures: JSON.stringify(a.enclosures),
+    status: a.status,
+    published_at: a.publishedAt,
+    updated_at: a.updatedAt ?? a.publishedAt,
+    created_at: now,
+    deleted_at: null,
+    content_hash: contentHash(a),
+  }));
+}
+
+/**
+ * Baseline D: the same normalised rows written with plain multi-row INSERTs (articles, then
+ * article_categories), one transaction per batch of 500, through postgres.js into a fresh migrated
+ * database. No validation, no sanitising, no upsert logic, no dirty marks: the floor of the write.
+ */
+async function prepareBaselineD(ctx: BenchContext, batches: ArticlePayload[][]): Promise<{ runBatch(b: number): Promise<number>; close(): Promise<void> }> {
+  const db = await createTempDatabase(ctx.admin!, 'ingest_d');
+  const handle = await openDb({ databaseUrl: db.url, dataDir: '', poolMax: 2 });
+  try {
+    await migrateDb(handle);
+  } finally {
+    await handle.close();
+  }
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  {
+    const now = new Date();
+    const normalised = batches.map((batch) =>
+      batch.map((p) => {
+        const checked = validateArticle(p, { defaultLanguage: 'en-GB' });
+        if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+        return checked.article;
+      }),
+    );
+    const names = [...new Set(normalised.flat().flatMap((a) => a.categories.map((c) => `${c.slug}\u0000${c.name}`)))];
+    const cats = await sql<{ id: number; slug: string }[]>`
+      insert into categories ${sql(names.map((n) => ({ slug: n.split('\u0000')[0]!, name: n.split('\u0000')[1]! })))} returning id, slug`;
+    const catId = new Map(cats.map((c) => [c.slug, c.id]));
+    const rows = normalised.map((items, b) => toRows(items, 1 + b * BATCH, now));
+    const links = normalised.map((items, b) =>
+      items.flatMap((a, i) => a.categories.map((c) => ({ category_id: catId.get(c.slug)!, article_id: rows[b]![i]!.id, published_at: a.publishedAt, listed: true }))),
+    );
+    return {
+      async runBatch(b: number) {
+        const t = performance.now();
+        await sql.begin(async (tx) => {
+          await tx`insert into articles ${tx(rows[b]!)}`;
+          await tx`insert into article_categories ${tx(links[b]!)}`;
+        });
+        return performance.now() - t;
+      },
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+}
+
+/**
+ * Scenario 5: articles/s through POST /api/v1/articles in batches of 500 (the service as a pinned
+ * child on a fresh Postgres database), against baseline D.
+ */
+export async function runIngest(ctx: BenchContext): Promise<void> {
+  const { options, report } = ctx;
+  const batches = ingestBatches(options.ingestBatches, Date.now().toString(36));
+  const bodyBytes = JSON.stringify({ articles: batches[0] }).length;
+  ctx.log(`  ${options.ingestBatches} batches of ${BATCH} articles (${(bodyBytes / 1024 / 1024).toFixed(1)} MB of JSON per batch)`);
+
+  const db = await createTempDatabase(ctx.admin!, 'ingest');
+  const service = await startOurService({ cpu: ctx.placement.serverCpu, databaseUrl: db.url });
+  const baselineD = await prepareBaselineD(ctx, batches);
+  const ours: number[] = [];
+  const d: number[] = [];
+  try {
+    // One warm-up batch (JIT, first categories, connection pool), not counted.
+    await postArticles(service.base, ingestBatches(1, `warm${Date.now().toString(36)}`)[0]!);
+    // Interleaved, batch by batch: a noisy moment hits both rows.
+    for (let b = 0; b < batches.length; b++) {
+      const t = performance.now();
+      await postArticles(service.base, batches[b]!);
+      ours.push(performance.now() - t);
+      d.push(await baselineD.runBatch(b));
+    }
+  } finally {
+    await service.stop();
+    await baselineD.close();
+  }
+  const rate = (ms: number[]) => (ms.length * BATCH) / (ms.reduce((s, v) => s + v, 0) / 1000);
+  const perBatchRate = (ms: number[]) => ms.map((v) => Math.round(BATCH / (v / 1000)));
+  const oursRate = rate(ours);
+  const dRate = rate(d);
+  ctx.log(`  ours: ${fmtNumber(oursRate)} articles/s (per batch: ${perBatchRate(ours).join(', ')}); D: ${fmtNumber(dRate)} articles/s (per batch: ${perBatchRate(d).join(', ')})`);
+  const scenario = '5 ingest (batches of 500)';
+  report.add({ scenario, row: 'D raw multi-row INSERT (postgres.js)', value: median(perBatchRate(d)), unit: 'articles/s', runs: perBatchRate(d), pass: null });
+  const oursMedian = median(perBatchRate(ours));
+  report.add({ scenario, row: 'ours POST /api/v1/articles', value: oursMedian, unit: 'articles/s', runs: perBatchRate(ours), target: '≥ 5,000/s', pass: oursMedian >= 5000 });
+  const ratio = oursMedian / median(perBatchRate(d));
+  report.add({ scenario, row: 'ours vs D', value: oursMedian, unit: 'articles/s', runs: perBatchRate(ours), ratio, ratioLabel: 'of D', target: '≥ 0.3× D', pass: ratio >= 0.3 });
+  report.info.ingest = { batches: options.ingestBatches, batchSize: BATCH, jsonBytesPerBatch: bodyBytes, oursTotalRate: oursRate, dTotalRate: dRate };
+}

@@ -16,6 +16,12 @@ import { createHealthRouter } from './http/health.js';
 import { createDocsRouter } from './http/openapi.js';
 import { createTokensRouter } from './http/tokens.js';
 import { createSourcesRouter } from './http/sources.js';
+import { createArchivesRouter } from './http/feed-views.js';
+import { createPartnerFeedsRouter, createPartnersRouter } from './http/partners.js';
+import { createAssetsRouter } from './http/assets.js';
+import { createFeedStatsRouter, recordFeedReaders } from './http/feed-stats.js';
+import { createWebsubRouter } from './http/websub.js';
+import { Realtime } from './realtime.js';
 
 
 function problem(c: Context, err: unknown) {
@@ -26,7 +32,12 @@ function problem(c: Context, err: unknown) {
 }
 
 /** The HTTP application: middleware top to bottom, one router per resource, errors mapped once. */
-export function createApp(deps: Deps, feeds: FeedRuntime) {
+/**
+ * `realtime` (WebSub hub, deliveries, reader statistics) is started and stopped by whoever owns the
+ * process (service.ts, tests); without one, the hub still accepts and verifies subscriptions but
+ * nothing delivers.
+ */
+export function createApp(deps: Deps, feeds: FeedRuntime, realtime: Realtime = new Realtime(deps, feeds)) {
   const app = new OpenAPIHono();
 
   app.use('*', requestId());
@@ -39,7 +50,9 @@ export function createApp(deps: Deps, feeds: FeedRuntime) {
     const route = status === 404 && !c.req.path.startsWith('/feeds/') ? 'unmatched' : routePath(c, -1);
     deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
     deps.metrics.httpDuration.observe({ method: c.req.method, route }, elapsed / 1000);
-    const entry = { requestId: c.get('requestId'), method: c.req.method, path: new URL(c.req.url).pathname, status, durationMs };
+    // A partner's key is a secret in its URL: it stays out of the logs.
+    const path = new URL(c.req.url).pathname.replace(/^\/partners\/[^/]+/, '/partners/{key}');
+    const entry = { requestId: c.get('requestId'), method: c.req.method, path, status, durationMs };
     if (status >= 500) deps.log.error(entry, 'request');
     else deps.log.info(entry, 'request');
   });
@@ -53,9 +66,16 @@ export function createApp(deps: Deps, feeds: FeedRuntime) {
     }),
   );
 
+  if (deps.config.STATS_ENABLED) app.use('/feeds/*', recordFeedReaders(deps, realtime.readers));
+
   app.route('/', createHealthRouter(deps));
   app.route('/', createFeedsRouter(deps, feeds));
-  app.route('/', createPagesRouter(deps));
+  // Issue 6: RFC 5005 monthly archives, and partner feeds (/partners/{key}/feeds/…).
+  app.route('/', createArchivesRouter(deps, feeds));
+  app.route('/', createPartnerFeedsRouter(deps, feeds));
+  app.route('/', createPagesRouter(deps, { audience: () => realtime.audience() }));
+  app.route('/', createWebsubRouter(deps, feeds, realtime));
+  app.route('/', createAssetsRouter());
   app.route(
     '/api/v1/articles',
     createArticlesRouter(deps, {
@@ -66,6 +86,7 @@ export function createApp(deps: Deps, feeds: FeedRuntime) {
     }),
   );
   app.route('/api/v1/tokens', createTokensRouter(deps));
+  app.route('/api/v1/partners', createPartnersRouter(deps, feeds));
   app.route(
     '/api/v1/categories',
     createCategoriesRouter(deps, {
@@ -74,6 +95,7 @@ export function createApp(deps: Deps, feeds: FeedRuntime) {
     }),
   );
   app.route('/api/v1/feeds', createAdminFeedsRouter(deps, feeds));
+  app.route('/api/v1/feeds', createFeedStatsRouter(deps));
   app.route(
     '/api/v1/sources',
     createSourcesRouter(deps, {

@@ -14,6 +14,14 @@ const bool = z
 
 const cronExpression = z.string().refine((v) => cron.validate(v), { message: 'must be a valid cron expression' });
 
+/** A comma- or space-separated list of absolute http(s) URLs. */
+const httpUrlList = z
+  .string()
+  .transform((v) => v.split(/[\s,]+/).filter((u) => u !== ''))
+  .refine((list) => list.every((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol)), {
+    message: 'must be absolute http(s) URLs separated by commas',
+  });
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -48,6 +56,24 @@ const envSchema = z.object({
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  // WebSub (issue 7): our hub at PUBLIC_BASE_URL/websub, plus external hubs advertised and pinged.
+  WEBSUB_HUBS: httpUrlList.default([]),
+  WEBSUB_ALLOW_PRIVATE: bool.default(false),
+  WEBSUB_LEASE_DEFAULT_SECONDS: z.coerce.number().int().min(60).default(10 * 24 * 3600),
+  WEBSUB_LEASE_MAX_SECONDS: z.coerce.number().int().min(60).default(30 * 24 * 3600),
+  WEBSUB_VERIFY_TIMEOUT_MS: z.coerce.number().int().min(50).default(10_000),
+  WEBSUB_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(50).default(10_000),
+  WEBSUB_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  WEBSUB_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry delay; doubles per attempt (capped at an hour), with up to 20 % jitter. */
+  WEBSUB_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
+  /** Sweep for due retries, deliveries left by a stopped instance, and expired leases (seconds field allowed). */
+  WEBSUB_SWEEP_CRON: cronExpression.default('*/10 * * * * *'),
+  // Reader statistics (issue 7): counted in memory, written in batches.
+  STATS_ENABLED: bool.default(true),
+  STATS_FLUSH_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy or CDN). */
+  STATS_TRUST_FORWARDED_FOR: bool.default(false),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -14,6 +14,8 @@ export interface SnapshotEntry {
   itemCount: number;
   /** feed_snapshots.seq (0 for on-demand parameterised renders). */
   seq: number;
+  /** The HTTP Link header (WebSub §4: rel=hub for each hub, rel=self = the URL served), when known. */
+  link?: string;
 }
 
 export function entrySize(entry: SnapshotEntry): number {

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { SnapshotCache, type SnapshotEntry } from './feed-cache.js';
-import { buildFeedDocument, newestChange, type FeedSite } from './domain/feed-builder.js';
+import { buildFeedDocument, feedUrls, newestChange, type FeedSite } from './domain/feed-builder.js';
+import { advertisedHubs, feedLinkHeader } from './domain/websub.js';
 import { encodeSnapshot, httpDate, renderFeed, type RenderContext, type RenderOutcome } from './jobs/render-feed.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -48,11 +49,12 @@ export function feedSiteFromConfig(config: Config): FeedSite {
     description: config.SITE_DESCRIPTION,
     language: config.SITE_LANGUAGE,
     ttlMinutes: Math.max(1, Math.ceil(config.FEED_CACHE_MAX_AGE_SECONDS / 60)),
-    hubs: [],
+    // WebSub §4: our hub (PUBLIC_BASE_URL/websub) and any WEBSUB_HUBS, in every format and Link header.
+    hubs: advertisedHubs(config.PUBLIC_BASE_URL, config.WEBSUB_HUBS),
   };
 }
 
-function entryFromRow(row: SnapshotRow): SnapshotEntry {
+function entryFromRow(row: SnapshotRow, site?: FeedSite): SnapshotEntry {
   const hash = row.etag.slice(1, -1);
   return {
     feedKey: row.feedKey,
@@ -63,6 +65,8 @@ function entryFromRow(row: SnapshotRow): SnapshotEntry {
     lastModifiedHttp: httpDate(row.lastModified),
     itemCount: row.itemCount,
     seq: row.seq,
+    // A canonical snapshot is served at its canonical URL: that is its self.
+    ...(site ? { link: feedLinkHeader(site.hubs, feedUrls(site.baseUrl, row.feedKey)[row.format]) } : {}),
   };
 }
 
@@ -94,6 +98,7 @@ export class FeedRuntime {
   private variantGeneration = 0;
   /** Listeners told about every feed whose snapshot changed (WebSub, parameterised caches). */
   private readonly changeListeners: ((feedKeys: string[]) => void)[] = [];
+  private readonly stopHooks: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly deps: { config: Config; db: Database; dbHandle: DbHandle; log: Logger; now: () => Date; metrics: Metrics },
@@ -108,6 +113,11 @@ export class FeedRuntime {
 
   onFeedsChanged(listener: (feedKeys: string[]) => void): void {
     this.changeListeners.push(listener);
+  }
+
+  /** Work to finish before the database closes (e.g. flushing counters kept in memory); run first by stop(). */
+  onStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
   }
 
   /**
@@ -169,6 +179,7 @@ export class FeedRuntime {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await Promise.allSettled(this.stopHooks.map((hook) => hook()));
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await this.unlisten?.().catch(() => {});
@@ -213,7 +224,7 @@ export class FeedRuntime {
       row = await getSnapshot(this.deps.db, feedKey, format);
       if (!row) return null;
     }
-    const entry = entryFromRow(row);
+    const entry = entryFromRow(row, this.renderContext.site);
     // A sync that ran while we loaded may have seen a newer write: then this copy is not cached.
     if (entry.seq >= (this.newestSeq.get(`${feedKey}.${format}`) ?? 0)) this.cache.set(entry);
     return entry;

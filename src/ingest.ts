@@ -4,6 +4,9 @@ import { tagAuthority } from './domain/guid.js';
 import type { Deps } from './deps.js';
 import { prefixErrors, zodIssuesToFieldErrors } from './domain/field-errors.js';
 import { upsertArticles, type UpsertResult } from './storage/articles.js';
+import { findPodcastSlugs } from './storage/categories.js';
+import { podcastEpisodeErrors } from './domain/podcast.js';
+import { ValidationError } from './errors.js';
 
 /**
  * The one way in for articles, from the CMS API and from upstream feeds alike: shape check (zod), then
@@ -38,13 +41,24 @@ function unstorableDates(article: NormalizedArticle): FieldError[] {
   return errors;
 }
 
-/** Stores already-validated articles atomically: either every one is stored or none is. */
+/**
+ * Stores already-validated articles atomically: either every one is stored or none is. Rules that
+ * depend on stored state are checked here, in the transaction: an article filed in a podcast category
+ * must give its audio/video enclosures a real length (422 naming `enclosures.N.length`, prefixed with
+ * `paths[i]` for a batch).
+ */
 export async function storeArticles(
   deps: Pick<Deps, 'db' | 'config' | 'now'>,
   items: NormalizedArticle[],
+  options: { paths?: string[] } = {},
 ): Promise<UpsertResult> {
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
+    const podcastSlugs = await findPodcastSlugs(tx, items.flatMap((a) => a.categories.map((c) => c.slug)));
+    if (podcastSlugs.size > 0) {
+      const errors = items.flatMap((a, i) => prefixErrors(podcastEpisodeErrors(a, podcastSlugs), options.paths?.[i] ?? ''));
+      if (errors.length > 0) throw new ValidationError(errors);
+    }
     return upsertArticles(tx, items, { now, guidAuthority: tagAuthority(deps.config.PUBLIC_BASE_URL) });
   });
 }

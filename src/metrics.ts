@@ -79,6 +79,36 @@ export function createMetrics() {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
       registers: [registry],
     }),
+    websubDeliveries: new Counter({
+      name: 'syndicate_websub_deliveries_total',
+      help: 'WebSub content deliveries by outcome (enqueued, delivered, retry, failed, gone, cancelled)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    websubDeliveryDuration: new Histogram({
+      name: 'syndicate_websub_delivery_duration_seconds',
+      help: 'Duration of one WebSub delivery attempt',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    websubVerifications: new Counter({
+      name: 'syndicate_websub_verifications_total',
+      help: 'WebSub verifications of intent by mode and outcome (activated, unsubscribed, refused, failed)',
+      labelNames: ['mode', 'outcome'] as const,
+      registers: [registry],
+    }),
+    websubHubPings: new Counter({
+      name: 'syndicate_websub_hub_pings_total',
+      help: 'Publish pings to external hubs (WEBSUB_HUBS) by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    readerRequests: new Counter({
+      name: 'syndicate_reader_requests_total',
+      help: 'Feed requests seen by the reader statistics (counted, robot, dropped when the buffer was full)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
   return metrics;
 }

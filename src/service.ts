@@ -10,11 +10,14 @@ import { FeedRuntime } from './feed-runtime.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { createMetrics } from './metrics.js';
 import { openDb } from './storage/db.js';
+import { Realtime } from './realtime.js';
 import { migrateDb } from './storage/migrate.js';
 
 export interface Service {
   deps: Deps;
   feeds: FeedRuntime;
+  /** WebSub hub, deliveries and reader statistics. */
+  realtime: Realtime;
   app: App;
   server: Server;
   /** The port actually bound (PORT=0 picks a free one). */
@@ -48,9 +51,15 @@ export async function startService(config: Config, log: Logger, overrides: Parti
   };
   const feeds = new FeedRuntime(deps);
   await feeds.start();
-  const scheduler = startScheduler(deps, feeds);
-  const app = createApp(deps, feeds);
-  const listener = createFastFeedListener(feeds, deps, getRequestListener(app.fetch));
+  const realtime = new Realtime(deps, feeds);
+  realtime.start();
+  const scheduler = startScheduler(deps, feeds, realtime);
+  const app = createApp(deps, feeds, realtime);
+  const listener = createFastFeedListener(
+    feeds,
+    { ...deps, ...(config.STATS_ENABLED ? { readers: realtime.readers } : {}) },
+    getRequestListener(app.fetch),
+  );
   const server = createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -81,11 +90,12 @@ export async function startService(config: Config, log: Logger, overrides: Parti
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
       await scheduler.stop();
+      await realtime.stop();
       await feeds.stop();
       await dbHandle.close();
       log.info('stopped');
     })();
     return stopping;
   };
-  return { deps, feeds, app, server, port, stop };
+  return { deps, feeds, realtime, app, server, port, stop };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EPISODE_TYPES, type EpisodeInfo } from './podcast.js';
 
 /**
  * The shape an article arrives in, from the CMS API and (after mapping) from upstream feeds.
@@ -58,6 +59,14 @@ export const enclosureSchema = z.object({
 
 export const ARTICLE_STATUSES = ['published', 'draft'] as const;
 
+/** Episode details, used when the article is filed in a podcast category (Apple: non-zero integers). */
+export const episodeInfoSchema = z.object({
+  episode: z.number().int().min(1).max(1_000_000).optional(),
+  season: z.number().int().min(1).max(1_000_000).optional(),
+  episodeType: z.enum(EPISODE_TYPES).optional(),
+  explicit: z.boolean().optional(),
+});
+
 /** Raw limits bound the work normalisation does; the published limits are checked after cleaning. */
 export const articleInputSchema = z.object({
   externalId: z.string().min(1).max(200),
@@ -77,6 +86,7 @@ export const articleInputSchema = z.object({
     .nullish(),
   enclosures: z.array(enclosureSchema).max(20).default([]),
   status: z.enum(ARTICLE_STATUSES).default('published'),
+  podcast: episodeInfoSchema.nullish(),
 });
 
 export type ArticleInput = z.infer<typeof articleInputSchema>;
@@ -116,6 +126,8 @@ export interface NormalizedArticle {
   language: string;
   enclosures: Enclosure[];
   status: (typeof ARTICLE_STATUSES)[number];
+  /** Episode details (podcast categories); null or absent when none were given. */
+  podcast?: EpisodeInfo | null;
 }
 
 export interface FieldError {

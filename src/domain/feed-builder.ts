@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Author, Enclosure } from './article-input.js';
 import { summaryOrExcerpt } from './excerpt.js';
 import type { FeedDocument, FeedItem } from './feed-document.js';
+import { formatMonth, type Month } from './archive.js';
+import { episodeEnclosure, podcastGuid, type EpisodeInfo, type PodcastConfig } from './podcast.js';
 
 /** The site-wide settings every feed shares (from config). */
 export interface FeedSite {
@@ -28,6 +30,8 @@ export interface FeedArticle {
   imageUrl: string | null;
   enclosures: Enclosure[];
   language: string;
+  /** Episode details (podcast categories). */
+  podcast?: EpisodeInfo | null;
 }
 
 export interface FeedCategory {
@@ -35,6 +39,8 @@ export interface FeedCategory {
   name: string;
   description: string | null;
   updatedAt: Date;
+  /** Set when the category is a podcast: its feeds carry the show tags and only its episodes. */
+  podcast?: PodcastConfig | null;
 }
 
 export const ALL_FEED_KEY = 'all';
@@ -50,13 +56,28 @@ export function feedUrls(baseUrl: string, feedKey: string, query = '') {
   };
 }
 
+/**
+ * The URLs of feed `pathKey`'s archive document for `month` (`prefix` is '' or a partner's
+ * `/partners/{key}`): /feeds/{pathKey}/archive/{YYYY}-{MM}.{fmt}.
+ */
+export function archiveUrls(baseUrl: string, pathKey: string, month: Month, prefix = ''): { rss: string; atom: string; json: string } {
+  const path = `${baseUrl}${prefix}/feeds/${pathKey}/archive/${formatMonth(month)}`;
+  return { rss: `${path}.rss`, atom: `${path}.atom`, json: `${path}.json` };
+}
+
 /** Stable feed id: a tag: URI from the host, the date the feed was created and its key (never its title). */
 export function feedTagId(baseUrl: string, feedCreatedAt: Date, feedKey: string): string {
   return `tag:${new URL(baseUrl).hostname},${feedCreatedAt.toISOString().slice(0, 10)}:feed:${feedKey}`;
 }
 
-export function toFeedItem(a: FeedArticle): FeedItem {
-  return {
+/**
+ * One article as a feed item. In a podcast feed (`podcast`), the item is an episode: its one media
+ * enclosure (the first audio/video with a known length; the loader only passes such articles) and its
+ * episode details. With `summaryOnly` (a partner's terms), the full HTML is left out: readers get the
+ * summary (or the start of the content when there is none) and the link.
+ */
+export function toFeedItem(a: FeedArticle, options: { podcast?: boolean; summaryOnly?: boolean } = {}): FeedItem {
+  const item: FeedItem = {
     id: a.guid,
     url: a.url,
     title: a.title,
@@ -71,6 +92,19 @@ export function toFeedItem(a: FeedArticle): FeedItem {
     enclosures: a.enclosures,
     language: a.language,
   };
+  if (options.podcast) {
+    const media = episodeEnclosure(a.enclosures);
+    item.enclosures = media ? [media] : [];
+    item.episode = a.podcast ?? null;
+  }
+  if (options.summaryOnly) item.contentHtml = null;
+  return item;
+}
+
+/** The show-level podcast fields of a category's feeds (podcast:guid from its public RSS URL: never changes). */
+export function podcastShow(baseUrl: string, category: FeedCategory | null): FeedDocument['podcast'] {
+  if (!category?.podcast) return null;
+  return { ...category.podcast, guid: podcastGuid(feedUrls(baseUrl, category.slug).rss) };
 }
 
 /**
@@ -97,10 +131,15 @@ export function buildFeedDocument(input: {
   items: FeedArticle[];
   updated: Date;
   query?: string;
+  /** RFC 5005 links of the live feed (prev-archive), when it has any. */
+  archive?: FeedDocument['archive'];
+  /** RFC 6721 tombstones (recent retractions), newest first. */
+  deletedEntries?: FeedDocument['deletedEntries'];
 }): FeedDocument {
   const { site, feedKey, category } = input;
   const urls = feedUrls(site.baseUrl, feedKey, input.query ?? '');
-  return {
+  const podcast = podcastShow(site.baseUrl, category);
+  const doc: FeedDocument = {
     id: feedTagId(site.baseUrl, input.feedCreatedAt, feedKey),
     title: category ? `${site.title}: ${category.name}` : site.title,
     description: category ? (category.description ?? `The latest ${category.name} articles from ${site.title}.`) : site.description,
@@ -111,8 +150,16 @@ export function buildFeedDocument(input: {
     ttlMinutes: site.ttlMinutes,
     author: { name: site.title, url: `${site.baseUrl}/` },
     hubs: site.hubs,
-    items: input.items.map(toFeedItem),
+    items: input.items.map((a) => toFeedItem(a, { podcast: podcast !== null })),
   };
+  // Set only when present: documents without them keep the digest they had before these fields existed.
+  if (podcast) {
+    doc.podcast = podcast;
+    doc.imageUrl = podcast.imageUrl;
+  }
+  if (input.archive) doc.archive = input.archive;
+  if (input.deletedEntries && input.deletedEntries.length > 0) doc.deletedEntries = input.deletedEntries;
+  return doc;
 }
 
 /** Hash of everything a reader sees except the `updated` date: equal digests mean nothing changed. */

@@ -37,6 +37,11 @@ export interface FeedDocument {
     current?: { rss: string; atom: string; json: string } | null;
   } | null;
   items: FeedItem[];
+  /**
+   * RFC 6721 tombstones: articles retracted from this feed in the last 30 days (Atom renders them as
+   * at:deleted-entry; the other formats have no such element). Absent when there are none.
+   */
+  deletedEntries?: { ref: string; when: Date }[];
 }
 
 export interface FeedItem {

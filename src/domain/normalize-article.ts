@@ -7,6 +7,7 @@ import type {
   NormalizedArticle,
   NormalizeResult,
 } from './article-input.js';
+import type { EpisodeInfo } from './podcast.js';
 import { cleanPlainText, codePointLength, collapseWhitespace, stripMarkup, stripXmlIllegal } from './clean-text.js';
 import { sanitizeArticleHtml } from './sanitize-html.js';
 import { slugify } from './slug.js';
@@ -135,6 +136,8 @@ export function normalizeArticle(input: ArticleInput, options: { defaultLanguage
     enclosures.push(enclosure);
   });
 
+  const podcast = normalizeEpisode(input.podcast);
+
   if (errors.length > 0 || url === null || publishedAt === null) return { ok: false, errors };
   return {
     ok: true,
@@ -153,8 +156,21 @@ export function normalizeArticle(input: ArticleInput, options: { defaultLanguage
       language,
       enclosures,
       status: input.status,
+      // Only when given: an article without episode details looks as it did before the field existed.
+      ...(podcast ? { podcast } : {}),
     } satisfies NormalizedArticle,
   };
+}
+
+/** Episode details with only the fields given (a stable shape for the content hash), or null when empty. */
+function normalizeEpisode(input: ArticleInput['podcast']): EpisodeInfo | null {
+  if (!input) return null;
+  const episode: EpisodeInfo = {};
+  if (input.episode !== undefined) episode.episode = input.episode;
+  if (input.season !== undefined) episode.season = input.season;
+  if (input.episodeType !== undefined) episode.episodeType = input.episodeType;
+  if (input.explicit !== undefined) episode.explicit = input.explicit;
+  return Object.keys(episode).length > 0 ? episode : null;
 }
 
 /**

@@ -19,6 +19,7 @@ export function toArticleJson(a: StoredArticle) {
     language: a.language,
     enclosures: a.enclosures,
     status: a.status,
+    podcast: a.podcast,
     deletedAt: a.deletedAt ? a.deletedAt.toISOString() : null,
   };
 }

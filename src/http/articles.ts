@@ -41,8 +41,8 @@ export function createArticlesRouter(deps: Deps, events?: ArticleEvents) {
   const app = new OpenAPIHono<{ Variables: AuthVariables }>();
   const validationOptions = { defaultLanguage: deps.config.SITE_LANGUAGE };
 
-  async function store(items: NormalizedArticle[]): Promise<UpsertResult> {
-    const result = await storeArticles(deps, items);
+  async function store(items: NormalizedArticle[], paths?: string[]): Promise<UpsertResult> {
+    const result = await storeArticles(deps, items, paths ? { paths } : {});
     const count = result.results.filter((r) => r.outcome !== 'unchanged').length;
     if (count > 0) events?.articlesChanged({ categoryIds: result.touchedCategoryIds, count });
     return result;
@@ -90,7 +90,11 @@ export function createArticlesRouter(deps: Deps, events?: ArticleEvents) {
       items.push(checked.article);
     });
     if (errors.length > 0) throw new ValidationError(errors);
-    const result = await store(items);
+    // Every item passed validation, so items[i] is articles.i of the request.
+    const result = await store(
+      items,
+      items.map((_, i) => `articles.${i}`),
+    );
     const counts = { created: 0, updated: 0, unchanged: 0 };
     for (const r of result.results) counts[r.outcome] += 1;
     return c.json({

@@ -1,5 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { httpUrlSchema } from '../domain/article-input.js';
 import { cleanPlainText } from '../domain/clean-text.js';
+import { APPLE_CATEGORIES, type PodcastConfig } from '../domain/podcast.js';
 import { zodIssuesToFieldErrors } from '../domain/field-errors.js';
 import type { Deps } from '../deps.js';
 import { ValidationError } from '../errors.js';
@@ -10,6 +12,66 @@ import { problemResponses } from './openapi.js';
 
 /** Slugs are what category names turn into; `all` is the every-article feed. */
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+const plainLabel = (max: number) =>
+  z
+    .string()
+    .max(max * 4)
+    .transform(cleanPlainText)
+    .pipe(z.string().min(1, { message: 'must not be empty' }).max(max));
+
+// RFC 5322 dot-atom @ a DNS name with a dot, as for article authors.
+const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+/**
+ * A category's podcast settings: Apple's required show tags (author, owner, artwork, category,
+ * explicit, type) must all be given; values are plain text of at most 255 characters (Apple).
+ */
+export const podcastConfigSchema = z
+  .object({
+    author: plainLabel(255),
+    ownerName: plainLabel(255),
+    ownerEmail: z.string().max(320).trim().regex(EMAIL, { message: 'must be an email address such as podcasts@example.com' }),
+    // Apple: JPEG or PNG, and the URL's extension must match the type.
+    imageUrl: httpUrlSchema
+      .transform((v) => v.trim())
+      .refine((v) => /\.(jpe?g|png)$/i.test(new URL(v).pathname), { message: 'must be a .jpg, .jpeg or .png image URL (Apple: JPEG or PNG artwork)' }),
+    itunesCategory: z.string().refine((v) => Object.hasOwn(APPLE_CATEGORIES, v), {
+      message: `must be one of Apple's podcast categories: ${Object.keys(APPLE_CATEGORIES).join(', ')}`,
+    }),
+    itunesSubcategory: z.string().optional(),
+    explicit: z.boolean(),
+    type: z.enum(['episodic', 'serial']),
+    copyright: plainLabel(1000).optional(),
+    locked: z.boolean().optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.itunesSubcategory === undefined || !Object.hasOwn(APPLE_CATEGORIES, value.itunesCategory)) return;
+    const allowed = APPLE_CATEGORIES[value.itunesCategory]!;
+    if (!allowed.includes(value.itunesSubcategory)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['itunesSubcategory'],
+        message: allowed.length > 0 ? `must be one of ${value.itunesCategory}'s subcategories: ${allowed.join(', ')}` : `${value.itunesCategory} has no subcategories`,
+      });
+    }
+  })
+  .transform((v): PodcastConfig => {
+    // Only the fields given, in one order: a stable JSON value, so an identical PUT changes nothing.
+    const config: PodcastConfig = {
+      author: v.author,
+      ownerName: v.ownerName,
+      ownerEmail: v.ownerEmail,
+      imageUrl: v.imageUrl,
+      itunesCategory: v.itunesCategory,
+      explicit: v.explicit,
+      type: v.type,
+    };
+    if (v.itunesSubcategory !== undefined) config.itunesSubcategory = v.itunesSubcategory;
+    if (v.copyright !== undefined) config.copyright = v.copyright;
+    if (v.locked !== undefined) config.locked = v.locked;
+    return config;
+  });
 
 const putCategorySchema = z.object({
   name: z
@@ -24,6 +86,8 @@ const putCategorySchema = z.object({
     .pipe(z.string().max(2000))
     .nullish()
     .transform((v) => (v ? v : null)),
+  /** An object makes the category a podcast; null turns that off; omitted leaves it as it is. */
+  podcast: podcastConfigSchema.nullable().optional(),
 });
 
 export interface CategoryLinks {
@@ -38,6 +102,7 @@ function toCategoryJson(c: CategoryRow, extra: Record<string, unknown> = {}) {
     description: c.description,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
+    podcast: c.podcast ?? null,
     ...extra,
   };
 }
@@ -59,7 +124,9 @@ export function createCategoriesRouter(deps: Deps, options: { links?: CategoryLi
     const parsed = putCategorySchema.safeParse(await readJsonBody(c));
     if (!parsed.success) errors.push(...zodIssuesToFieldErrors(parsed.error));
     if (errors.length > 0 || !parsed.success) throw new ValidationError(errors);
-    const result = await putCategory(deps.db, slug, { name: parsed.data.name, description: parsed.data.description ?? null }, deps.now());
+    const fields: Parameters<typeof putCategory>[2] = { name: parsed.data.name, description: parsed.data.description ?? null };
+    if (parsed.data.podcast !== undefined) fields.podcast = parsed.data.podcast;
+    const result = await putCategory(deps.db, slug, fields, deps.now());
     if (result.changed) options.onChanged?.(result.category);
     return c.json(toCategoryJson(result.category, links(result.category)), result.created ? 201 : 200);
   });
@@ -74,7 +141,7 @@ export function createCategoriesRouter(deps: Deps, options: { links?: CategoryLi
   app.openAPIRegistry.registerPath({
     method: 'put',
     path: '/{slug}',
-    summary: 'Create a category or change its name and description (admin)',
+    summary: 'Create a category or change its name, description and podcast settings (admin)',
     tags: ['categories'],
     security: [{ bearerAuth: [] }],
     request: {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FeedFormat } from '../storage/feeds.js';
 import { answerFeedRequest, type FeedAnswer } from './feed-response.js';
+import { readerAddress } from './feed-stats.js';
 
 /** Exactly `/feeds/{slug}.{rss|atom|json}` with no query string: the canonical, pre-rendered feeds. */
 const CANONICAL_FEED = /^\/feeds\/([a-z0-9]+(?:-[a-z0-9]+)*)\.(rss|atom|json)$/;
@@ -56,10 +57,17 @@ function part(value: string | undefined): string {
  */
 export function createFastFeedListener(
   feeds: FeedRuntime,
-  deps: { metrics: Metrics; log: Logger },
+  deps: {
+    metrics: Metrics;
+    log: Logger;
+    /** Reader statistics (issue 7): record() only appends to a buffer, after the response is written. */
+    readers?: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): void };
+    config?: { STATS_TRUST_FORWARDED_FOR: boolean };
+  },
   fallback: RequestListener,
 ): RequestListener {
-  const { metrics, log } = deps;
+  const { metrics, log, readers } = deps;
+  const trustForwarded = deps.config?.STATS_TRUST_FORWARDED_FOR ?? false;
   // Per-request access logs for memory hits only at debug level: at tens of thousands of requests a
   // second the log line would cost more than the answer (metrics still count every request).
   const logHits = log.isLevelEnabled('debug');
@@ -133,6 +141,9 @@ export function createFastFeedListener(
         answer.headers[answer.headers.length - 1] = requestId;
         res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
+        if (readers !== undefined) {
+          readers.record(path!.slug, path!.format, readerAddress(req.socket.remoteAddress, headers['x-forwarded-for'], trustForwarded), headers['user-agent']);
+        }
         hits += 1;
         if (answer.status === 304) notModified += 1;
         const key = method === 'GET' ? (answer.status === 304 ? 'GET 304' : 'GET 200') : answer.status === 304 ? 'HEAD 304' : 'HEAD 200';

@@ -82,6 +82,8 @@ export function answerFeedRequest(entry: SnapshotEntry, req: FeedRequest, cacheC
     'Cross-Origin-Resource-Policy': 'cross-origin',
     'X-Content-Type-Options': 'nosniff',
   };
+  // WebSub §4 discovery: the same Link on 200, 304 and HEAD (RFC 9110 §15.4.5 lets a 304 repeat it).
+  if (entry.link) headers.Link = entry.link;
   let notModified: boolean;
   if (req.ifNoneMatch != null) notModified = ifNoneMatchMatches(req.ifNoneMatch, etag);
   else if (req.ifModifiedSince != null) notModified = notModifiedSince(req.ifModifiedSince, entry.lastModified);

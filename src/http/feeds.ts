@@ -8,6 +8,8 @@ import { renderOpml } from '../render/opml.js';
 import { listCategories } from '../storage/categories.js';
 import type { FeedFormat } from '../storage/feeds.js';
 import { answerFeedRequest, ifNoneMatchMatches } from './feed-response.js';
+import { feedViewsOf } from '../feed-views.js';
+import { serveFeedView, splitFeedFile } from './feed-views.js';
 
 const FEED_FILE = /^([a-z0-9]+(?:-[a-z0-9]+)*)\.(rss|atom|json)$/;
 
@@ -31,6 +33,9 @@ export function createFeedsRouter(deps: Deps, feeds: FeedRuntime) {
 
   app.get('/feeds/:file{[^/]+\\.[A-Za-z0-9]+}', async (c) => {
     const match = FEED_FILE.exec(c.req.param('file'));
+    // Combinations (/feeds/a+b.rss) and increments (?since=) are views rendered on demand (issue 6).
+    const view = match && c.req.query('since') === undefined ? null : splitFeedFile(c.req.param('file'));
+    if (view) return (await serveFeedView(c, deps, feedViewsOf(deps, feeds), { keysText: view.name, format: view.format, month: null, partner: null })).response;
     if (!match) throw new NotFoundError('No such feed. Feeds are /feeds/{category}.rss, .atom or .json.');
     const [, slug, ext] = match as unknown as [string, string, FeedFormat];
     const limit = parseLimit(c.req.query('limit'), deps.config.FEED_ITEM_LIMIT);

@@ -9,7 +9,9 @@ import { tagAuthority } from '../domain/guid.js';
 import { RESERVED_CATEGORY_SLUG } from '../domain/normalize-article.js';
 import { slugify } from '../domain/slug.js';
 import { scheduleNextPoll, type PollOutcomeKind } from '../domain/source-schedule.js';
+import { podcastEpisodeErrors } from '../domain/podcast.js';
 import { validateArticle } from '../ingest.js';
+import { findPodcastSlugs } from '../storage/categories.js';
 import { findArticleDates, upsertArticles } from '../storage/articles.js';
 import type { Database } from '../storage/db.js';
 import type { SourceItemError } from '../storage/schema.js';
@@ -422,7 +424,19 @@ async function reconcileWithStored(
   );
   const items: NormalizedArticle[] = [];
   const skipped = { count: 0, errors: [] as SourceItemError[] };
+  // The CMS rule for podcast categories (storeArticles): upstream media of unknown size (length 0, as
+  // many feeds send) cannot be an episode there, so such items are skipped rather than failing the poll.
+  const podcastSlugs = await findPodcastSlugs(
+    tx,
+    prepared.items.flatMap((p) => p.article.categories.map((c) => c.slug)),
+  );
   for (const p of prepared.items) {
+    const podcastErrors = podcastSlugs.size > 0 ? podcastEpisodeErrors(p.article, podcastSlugs) : [];
+    if (podcastErrors.length > 0) {
+      skipped.count += 1;
+      if (skipped.errors.length < MAX_ITEM_ERRORS) skipped.errors.push({ item: p.index, key: p.key, path: podcastErrors[0]!.path, message: podcastErrors[0]!.message });
+      continue;
+    }
     const existing = stored.get(p.article.externalId);
     if (existing?.deletedAt) {
       skipped.count += 1;

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
-import { buildFeedDocument, decideFeedUpdated, feedDigest, newestChange, type FeedSite } from '../domain/feed-builder.js';
+import { livePrevArchive } from '../domain/archive.js';
+import { archiveUrls, buildFeedDocument, decideFeedUpdated, feedDigest, newestChange, type FeedSite } from '../domain/feed-builder.js';
 import type { FeedDocument } from '../domain/feed-document.js';
+import { feedLinkHeader } from '../domain/websub.js';
+import { loadDeletedEntries, tombstonesExpireAt } from '../storage/tombstones.js';
 import type { Encoding, SnapshotEntry } from '../feed-cache.js';
 import { renderAtom } from '../render/atom.js';
 import { renderJsonFeed } from '../render/json-feed.js';
@@ -17,7 +20,7 @@ const brotliAsync = promisify(brotliCompress);
  * Bump when the renderers' output changes for the same content (a library upgrade, a template fix):
  * it is part of the content digest, so every feed re-renders once after the deploy.
  */
-export const RENDER_VERSION = '1';
+export const RENDER_VERSION = '2';
 
 const RENDERERS: Record<FeedFormat, (doc: FeedDocument) => string> = {
   rss: renderRss,
@@ -67,6 +70,7 @@ export async function encodeSnapshot(
     lastModifiedHttp: httpDate(lastModified),
     itemCount: doc.items.length,
     seq: meta.seq ?? 0,
+    link: feedLinkHeader(doc.hubs, doc.selfUrls[format]),
   };
 }
 
@@ -108,8 +112,14 @@ export async function renderFeed(ctx: RenderContext, feedKey: string, options: {
   const content = await loadFeedContent(ctx.db, feedKey, { limit: ctx.itemLimit, now });
   if (!content) return { feedKey, found: false, changed: false, itemCount: 0 };
   const { state, category, items } = content;
+  // RFC 6721 tombstones of the last 30 days' retractions (shown in Atom); read beside the content: a
+  // retraction committed in between bumps the feed's version, so the next refresh reconciles them.
+  const deletedEntries = await loadDeletedEntries(ctx.db, state.categoryId, now);
   const contentDate = newestChange(items, category, state.createdAt);
-  const draft = buildFeedDocument({ site: ctx.site, feedKey, feedCreatedAt: state.createdAt, category, items, updated: contentDate });
+  // RFC 5005: the live feed links prev-archive to the archive month a reader walks back from.
+  const prevMonth = livePrevArchive({ items, limit: ctx.itemLimit, newestBeforeNewestMonth: content.newestBeforeNewestMonth });
+  const archive = prevMonth ? { isArchive: false, prev: archiveUrls(ctx.site.baseUrl, feedKey, prevMonth) } : undefined;
+  const draft = buildFeedDocument({ site: ctx.site, feedKey, feedCreatedAt: state.createdAt, category, items, updated: contentDate, ...(archive ? { archive } : {}), deletedEntries });
   const digest = `${RENDER_VERSION}:${feedDigest(draft)}`;
   const updated = decideFeedUpdated({
     contentDate,
@@ -132,8 +142,15 @@ export async function renderFeed(ctx: RenderContext, feedKey: string, options: {
     generatedAt: now,
     contentDigest: digest,
     contentUpdatedAt: updated,
-    nextDueAt: content.nextDueAt,
+    nextDueAt: earliest(content.nextDueAt, tombstonesExpireAt(deletedEntries)),
     snapshots,
   });
   return { feedKey, found: true, changed: saved.written && snapshots.length > 0, itemCount: items.length };
+}
+
+/** The earlier of two optional dates. */
+function earliest(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a.getTime() <= b.getTime() ? a : b;
 }

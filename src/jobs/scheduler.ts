@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import type { Deps } from '../deps.js';
 import type { FeedRuntime } from '../feed-runtime.js';
 import { pollDueSources } from './poll-sources.js';
+import type { Realtime } from '../realtime.js';
 
 /**
  * node-cron wiring only: each job is a plain async function elsewhere. Schedules run in UTC because
@@ -10,6 +11,7 @@ import { pollDueSources } from './poll-sources.js';
 export function startScheduler(
   deps: Pick<Deps, 'config' | 'log' | 'db' | 'now' | 'metrics' | 'upstream'>,
   feeds: FeedRuntime,
+  realtime?: Realtime,
 ): { stop(): Promise<void> } {
   const stopping = new AbortController();
   let sourceTick: Promise<unknown> | null = null;
@@ -43,6 +45,23 @@ export function startScheduler(
       { name: 'poll-sources', timezone: 'UTC', noOverlap: true },
     ),
   ];
+  if (realtime) {
+    // Every instance sweeps: claims are shared out with SKIP LOCKED, enqueueing is idempotent.
+    tasks.push(
+      cron.schedule(
+        deps.config.WEBSUB_SWEEP_CRON,
+        async () => {
+          if (stopping.signal.aborted) return;
+          try {
+            await realtime.sweep();
+          } catch (err) {
+            deps.log.error({ err }, 'websub sweep failed');
+          }
+        },
+        { name: 'websub-sweep', timezone: 'UTC', noOverlap: true },
+      ),
+    );
+  }
   return {
     /**
      * Stops the schedules; a source tick in progress starts no further polls (its unstarted claims

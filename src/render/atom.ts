@@ -2,7 +2,8 @@ import { generateAtomFeed, type AtomFeed } from 'feedsmith';
 import type { Author } from '../domain/article-input.js';
 import { summaryOrExcerpt } from '../domain/excerpt.js';
 import type { FeedDocument, FeedItem } from '../domain/feed-document.js';
-import { postProcessXml } from './xml-post-process.js';
+import { addAtomTombstones } from './atom-tombstones.js';
+import { markFeedHistoryArchive, postProcessXml } from './xml-post-process.js';
 
 /**
  * Atom 1.0 (RFC 4287) for one FeedDocument, as the exact bytes to serve.
@@ -25,12 +26,18 @@ export function renderAtom(doc: FeedDocument): string {
       // RFC 4287 §4.1.1 SHOULD, and the WebSub topic (§4): self must equal the served URL.
       { href: doc.selfUrls.atom, rel: 'self', type: 'application/atom+xml' },
       ...doc.hubs.map((hub) => ({ href: hub, rel: 'hub' })),
+      // RFC 5005 §4: archive documents link current / prev-archive / next-archive; the live feed prev-archive.
+      ...(doc.archive?.current ? [{ href: doc.archive.current.atom, rel: 'current', type: 'application/atom+xml' }] : []),
+      ...(doc.archive?.prev ? [{ href: doc.archive.prev.atom, rel: 'prev-archive', type: 'application/atom+xml' }] : []),
+      ...(doc.archive?.next ? [{ href: doc.archive.next.atom, rel: 'next-archive', type: 'application/atom+xml' }] : []),
     ],
     logo: doc.imageUrl ?? undefined,
     xml: { lang: doc.language },
     entries: doc.items.map((item) => atomEntry(item, doc.language)),
   };
-  return postProcessXml(generateAtomFeed(feed, { strict: true }));
+  // RFC 6721: recent retractions as at:deleted-entry (feedsmith has no tombstones support).
+  const xml = addAtomTombstones(postProcessXml(generateAtomFeed(feed, { strict: true })), doc.deletedEntries);
+  return doc.archive?.isArchive ? markFeedHistoryArchive(xml) : xml;
 }
 
 function atomEntry(item: FeedItem, feedLanguage: string): AtomFeed.Entry<Date, true> {

@@ -17,6 +17,9 @@ export function renderJsonFeed(doc: FeedDocument): string {
     title: doc.title,
     home_page_url: doc.homePageUrl,
     feed_url: doc.selfUrls.json,
+    // RFC 5005 in JSON Feed terms: next_url is the next older document (the previous month's
+    // archive). Always another URL than feed_url (J5): an archive links to the month before it.
+    next_url: doc.archive?.prev?.json,
     description: nonEmpty(doc.description),
     icon: doc.imageUrl ?? undefined,
     language: doc.language,

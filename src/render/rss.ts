@@ -1,8 +1,8 @@
-import { generateRssFeed, type MediaNs, type RssFeed } from 'feedsmith';
+import { generateRssFeed, type ItunesNs, type MediaNs, type PodcastNs, type RssFeed } from 'feedsmith';
 import { summaryOrExcerpt } from '../domain/excerpt.js';
 import type { Enclosure } from '../domain/article-input.js';
 import type { FeedDocument, FeedItem } from '../domain/feed-document.js';
-import { postProcessXml } from './xml-post-process.js';
+import { markFeedHistoryArchive, postProcessXml } from './xml-post-process.js';
 
 /**
  * RSS 2.0 (with the RSS Best Practices Profile) for one FeedDocument, as the exact bytes to serve.
@@ -16,6 +16,7 @@ export function renderRss(doc: FeedDocument): string {
     // stands in rather than publishing an invalid channel.
     description: doc.description.trim() !== '' ? doc.description : doc.title,
     language: doc.language,
+    copyright: doc.podcast?.copyright,
     lastBuildDate: doc.updated,
     ttl: doc.ttlMinutes,
     image: doc.imageUrl ? { url: doc.imageUrl, title: doc.title, link: doc.homePageUrl } : undefined,
@@ -24,14 +25,67 @@ export function renderRss(doc: FeedDocument): string {
       links: [
         { href: doc.selfUrls.rss, rel: 'self', type: 'application/rss+xml' },
         ...doc.hubs.map((hub) => ({ href: hub, rel: 'hub' })),
+        // RFC 5005 Appendix B: RSS uses the same link relations as Atom, as atom:link.
+        ...archiveLinks(doc),
       ],
     },
-    items: doc.items.map((item) => rssItem(item, doc.language)),
+    itunes: doc.podcast ? itunesShow(doc.podcast) : undefined,
+    podcast: doc.podcast ? podcastShow(doc.podcast) : undefined,
+    items: doc.items.map((item) => rssItem(item, doc.language, doc.podcast != null)),
   };
-  return postProcessXml(generateRssFeed(feed, { strict: true }));
+  const xml = postProcessXml(generateRssFeed(feed, { strict: true }));
+  return doc.archive?.isArchive ? markFeedHistoryArchive(xml) : xml;
 }
 
-function rssItem(item: FeedItem, feedLanguage: string): RssFeed.Item<Date, true> {
+function archiveLinks(doc: FeedDocument): { href: string; rel: string; type: string }[] {
+  const links: { href: string; rel: string; type: string }[] = [];
+  const archive = doc.archive;
+  if (!archive) return links;
+  if (archive.current) links.push({ href: archive.current.rss, rel: 'current', type: 'application/rss+xml' });
+  if (archive.prev) links.push({ href: archive.prev.rss, rel: 'prev-archive', type: 'application/rss+xml' });
+  if (archive.next) links.push({ href: archive.next.rss, rel: 'next-archive', type: 'application/rss+xml' });
+  return links;
+}
+
+type Show = NonNullable<FeedDocument['podcast']>;
+
+/**
+ * Apple's show tags (A Podcaster's Guide to RSS): artwork, category with its subcategory nested,
+ * explicit (written true/false by the post-pass), author, owner, type. Never the deprecated
+ * itunes:summary or googleplay tags (feed-generation rule 8).
+ */
+function itunesShow(show: Show): ItunesNs.Feed<true> {
+  return {
+    image: show.imageUrl,
+    categories: [
+      { text: show.itunesCategory, categories: show.itunesSubcategory ? [{ text: show.itunesSubcategory }] : undefined },
+    ],
+    explicit: show.explicit,
+    author: show.author,
+    owner: { name: show.ownerName, email: show.ownerEmail },
+    type: show.type,
+  };
+}
+
+/** Podcasting 2.0: the feed's permanent guid and podcast:locked (yes/no, with the owner's address). */
+function podcastShow(show: Show): PodcastNs.Feed<Date, true> {
+  return { guid: show.guid, locked: { value: show.locked ?? false, owner: show.ownerEmail } };
+}
+
+/** An episode's iTunes tags: duration in seconds, episode type (default full), numbers and artwork when given. */
+function itunesEpisode(item: FeedItem): ItunesNs.Item {
+  const episode = item.episode ?? {};
+  return {
+    duration: item.enclosures[0]?.durationSeconds,
+    image: item.imageUrl ?? undefined,
+    explicit: episode.explicit,
+    episode: episode.episode,
+    season: episode.season,
+    episodeType: episode.episodeType ?? 'full',
+  };
+}
+
+function rssItem(item: FeedItem, feedLanguage: string, podcast: boolean): RssFeed.Item<Date, true> {
   const summary = summaryOrExcerpt(item.summary, item.contentHtml);
   const [firstEnclosure] = item.enclosures;
   return {
@@ -56,6 +110,7 @@ function rssItem(item: FeedItem, feedLanguage: string): RssFeed.Item<Date, true>
     },
     content: item.contentHtml ? { encoded: item.contentHtml } : undefined,
     media: rssMedia(item),
+    itunes: podcast ? itunesEpisode(item) : undefined,
   };
 }
 

@@ -83,6 +83,39 @@ export function fixItunesExplicit(xml: string): string {
     .join('');
 }
 
+/** RFC 5005 feed history namespace. */
+export const FEED_HISTORY_NS = 'http://purl.org/syndication/history/1.0';
+
+// The document element's start tag (rss or feed) and, in RSS, the channel start tag after it.
+const ROOT_START = /^(<\?xml[^>]*\?>\s*<(?:rss|feed)\b[^>]*?)(\/?>)/;
+const CHANNEL_START = /<channel>(\n?)([ \t]*)/;
+const FEED_FIRST_CHILD = /^(<\?xml[^>]*\?>\s*<feed\b[^>]*>)(\n?)([ \t]*)/;
+
+/**
+ * Marks a feed document as an RFC 5005 archive document: declares the `fh` namespace on the document
+ * element and adds `<fh:archive/>` as the first child of the RSS channel (RFC 5005 Appendix B) or of
+ * the Atom feed (§4).
+ *
+ * Why a post-pass: feedsmith 3.0.1 has no feed-history namespace (it writes the archive links through
+ * its atom:link / link support; only this empty marker element is missing). The start tags touched
+ * are the first markup of the document, which always comes before any CDATA section: the rewrite runs
+ * on the markup before the first CDATA section only, so publisher text is never touched.
+ */
+export function markFeedHistoryArchive(xml: string): string {
+  const segments = splitCdata(xml);
+  const head = segments[0]!;
+  let text = head.text;
+  if (!ROOT_START.test(text)) throw new Error('markFeedHistoryArchive: no rss or feed start tag before the first CDATA section');
+  text = text.replace(ROOT_START, `$1 xmlns:fh="${FEED_HISTORY_NS}"$2`);
+  if (/^<\?xml[^>]*\?>\s*<rss\b/.test(text)) {
+    if (!CHANNEL_START.test(text)) throw new Error('markFeedHistoryArchive: no channel start tag before the first CDATA section');
+    text = text.replace(CHANNEL_START, (_m, newline: string, indent: string) => `<channel>${newline}${indent}<fh:archive/>${newline}${indent}`);
+  } else {
+    text = text.replace(FEED_FIRST_CHILD, (_m, start: string, newline: string, indent: string) => `${start}${newline}${indent}<fh:archive/>${newline}${indent}`);
+  }
+  return [text, ...segments.slice(1).map((segment) => segment.text)].join('');
+}
+
 /** Applies every fix; the one entry point the XML renderers call on feedsmith's output. */
 export function postProcessXml(xml: string): string {
   return fixItunesExplicit(collapseCdataWhitespace(xml));

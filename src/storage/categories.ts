@@ -1,4 +1,5 @@
-import { asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
+import type { PodcastConfig } from '../domain/podcast.js';
 import type { CategoryRef } from '../domain/article-input.js';
 import type { Database } from './db.js';
 import { markFeedsDirty } from './feed-state.js';
@@ -63,34 +64,58 @@ export async function getCategoryBySlug(db: Database, slug: string): Promise<Cat
 }
 
 /**
- * Creates or renames a category. updated_at moves only when name or description actually change, so
- * an idempotent PUT does not touch its feeds. Returns the row and whether it was created.
+ * Creates or changes a category (name, description and, when `podcast` is given, its podcast settings:
+ * an object turns the podcast on or changes it, null turns it off, undefined leaves it as it is).
+ * updated_at moves only when something actually changes, so an idempotent PUT does not touch its
+ * feeds. Returns the row and whether it was created.
  */
 export async function putCategory(
   db: Database,
   slug: string,
-  fields: { name: string; description: string | null },
+  fields: { name: string; description: string | null; podcast?: PodcastConfig | null },
   now: Date,
 ): Promise<{ category: CategoryRow; created: boolean; changed: boolean }> {
   return db.transaction(async (tx) => {
-  const rows = await tx
-    .insert(categories)
-    .values({ slug, name: fields.name, description: fields.description, createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({
-      target: categories.slug,
-      set: { name: fields.name, description: fields.description, updatedAt: now },
-      setWhere: sql`(${categories.name}, ${categories.description}) is distinct from (excluded.name, excluded.description)`,
-    })
-    .returning({ ...getTableColumns(categories), inserted: sql<boolean>`(xmax = 0)` });
-  const first = rows[0];
-  if (first) {
-    const { inserted, ...category } = first;
-    await tx.insert(feedState).values({ feedKey: category.slug, categoryId: category.id, createdAt: now }).onConflictDoNothing();
-    // A new name or description is part of this feed and of the labels in `all`.
-    await markFeedsDirty(tx, [category.id], true);
-    return { category, created: inserted, changed: true };
-  }
-  const existing = await getCategoryBySlug(tx, slug);
-  return { category: existing!, created: false, changed: false };
+    const podcastGiven = fields.podcast !== undefined;
+    const podcast = fields.podcast ?? null;
+    const rows = await tx
+      .insert(categories)
+      .values({ slug, name: fields.name, description: fields.description, podcast, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({
+        target: categories.slug,
+        set: podcastGiven
+          ? { name: fields.name, description: fields.description, podcast: sql`excluded.podcast`, updatedAt: now }
+          : { name: fields.name, description: fields.description, updatedAt: now },
+        // jsonb compares by value (key order does not matter): an identical podcast config is no change.
+        setWhere: podcastGiven
+          ? sql`(${categories.name}, ${categories.description}, ${categories.podcast}) is distinct from (excluded.name, excluded.description, excluded.podcast)`
+          : sql`(${categories.name}, ${categories.description}) is distinct from (excluded.name, excluded.description)`,
+      })
+      .returning({ ...getTableColumns(categories), inserted: sql<boolean>`(xmax = 0)` });
+    const first = rows[0];
+    if (first) {
+      const { inserted, ...category } = first;
+      await tx.insert(feedState).values({ feedKey: category.slug, categoryId: category.id, createdAt: now }).onConflictDoNothing();
+      // A new name, description or podcast setting is part of this feed (and the labels in `all`).
+      await markFeedsDirty(tx, [category.id], true);
+      return { category, created: inserted, changed: true };
+    }
+    const existing = await getCategoryBySlug(tx, slug);
+    return { category: existing!, created: false, changed: false };
   });
+}
+
+/** The slugs among `slugs` whose category is a podcast (their episodes must carry a real length). */
+export async function findPodcastSlugs(db: Database, slugs: string[]): Promise<Set<string>> {
+  const unique = [...new Set(slugs)];
+  if (unique.length === 0) return new Set();
+  const found = new Set<string>();
+  for (let i = 0; i < unique.length; i += CATEGORY_CHUNK) {
+    const rows = await db
+      .select({ slug: categories.slug })
+      .from(categories)
+      .where(and(inArray(categories.slug, unique.slice(i, i + CATEGORY_CHUNK)), isNotNull(categories.podcast)));
+    for (const r of rows) found.add(r.slug);
+  }
+  return found;
 }

@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { monthOf, monthStart } from '../domain/archive.js';
 import type { Database } from './db.js';
 import { queryRows } from './db.js';
 import { attachCategories, type StoredArticle } from './articles.js';
+import { isEpisode } from './feed-views.js';
 import { articleCategories, articles, categories, feedSnapshots, feedState } from './schema.js';
 
 
@@ -42,6 +44,11 @@ export interface FeedContent {
   items: StoredArticle[];
   /** Earliest scheduled publishedAt after `now` (the feed changes then), or null. */
   nextDueAt: Date | null;
+  /**
+   * The newest publication before the month of the newest item (the live feed's RFC 5005
+   * prev-archive, domain/archive.ts livePrevArchive), or null.
+   */
+  newestBeforeNewestMonth: Date | null;
 }
 
 /**
@@ -77,11 +84,14 @@ async function loadItems(
   options: { limit: number; now: Date; since?: Date },
 ): Promise<FeedContent> {
   const { limit, now, since } = options;
+  let newestBefore: Date | null = null;
   let rows;
   let nextDue: { at: Date | string | null }[];
   if (category) {
     const conditions = [eq(articleCategories.categoryId, category.id), eq(articleCategories.listed, true), lte(articleCategories.publishedAt, now)];
     if (since) conditions.push(or(gt(articleCategories.publishedAt, since), gt(articles.updatedAt, since))!);
+    // A podcast category's feeds list only its episodes (articles with audio or video of known size).
+    if (category.podcast) conditions.push(isEpisode);
     rows = await tx
       .select(getTableColumns(articles))
       .from(articleCategories)
@@ -93,6 +103,24 @@ async function loadItems(
       tx,
       sql`select min(published_at) as at from article_categories where category_id = ${category.id} and listed and published_at > ${now.toISOString()}::timestamptz`,
     );
+    const newest = rows[0];
+    if (newest && !since) {
+      const [before] = await tx
+        .select({ at: articleCategories.publishedAt })
+        .from(articleCategories)
+        .innerJoin(articles, eq(articles.id, articleCategories.articleId))
+        .where(
+          and(
+            eq(articleCategories.categoryId, category.id),
+            eq(articleCategories.listed, true),
+            lt(articleCategories.publishedAt, monthStart(monthOf(newest.publishedAt))),
+            ...(category.podcast ? [isEpisode] : []),
+          ),
+        )
+        .orderBy(desc(articleCategories.publishedAt))
+        .limit(1);
+      newestBefore = before?.at ?? null;
+    }
   } else {
     const conditions = [eq(articles.status, 'published'), isNull(articles.deletedAt), lte(articles.publishedAt, now)];
     if (since) conditions.push(or(gt(articles.publishedAt, since), gt(articles.updatedAt, since))!);
@@ -106,6 +134,16 @@ async function loadItems(
       tx,
       sql`select min(published_at) as at from articles where status = 'published' and deleted_at is null and published_at > ${now.toISOString()}::timestamptz`,
     );
+    const newest = rows[0];
+    if (newest && !since) {
+      const [before] = await tx
+        .select({ at: articles.publishedAt })
+        .from(articles)
+        .where(and(eq(articles.status, 'published'), isNull(articles.deletedAt), lt(articles.publishedAt, monthStart(monthOf(newest.publishedAt)))))
+        .orderBy(desc(articles.publishedAt))
+        .limit(1);
+      newestBefore = before?.at ?? null;
+    }
   }
   const at = nextDue[0]?.at;
   return {
@@ -113,6 +151,7 @@ async function loadItems(
     category,
     items: await attachCategories(tx, rows),
     nextDueAt: at ? new Date(at) : null,
+    newestBeforeNewestMonth: newestBefore,
   };
 }
 

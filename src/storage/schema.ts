@@ -4,6 +4,7 @@ import {
   bigint,
   boolean,
   customType,
+  date,
   index,
   integer,
   jsonb,
@@ -277,3 +278,143 @@ export const partnerFeedStats = pgTable(
   },
   (t) => [primaryKey({ columns: [t.partnerId, t.feedPath] })],
 );
+
+// ---------------------------------------------------------------------------------------------
+// WebSub hub (issue 7): subscriptions, what changed per topic, and durable deliveries.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Verified subscriptions (W3C WebSub §5). A row exists only once the callback echoed the challenge;
+ * intents being verified are not stored. One row per (topic, callback): a renewal updates it in place.
+ */
+export const websubSubscriptions = pgTable(
+  'websub_subscriptions',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    /** The feed URL exactly as subscribed (our canonical self URL). */
+    topic: text('topic').notNull(),
+    feedKey: text('feed_key').notNull(),
+    format: text('format', { enum: ['rss', 'atom', 'json'] }).notNull(),
+    callback: text('callback').notNull(),
+    /** hub.secret for X-Hub-Signature (under 200 bytes), or null. */
+    secret: text('secret'),
+    leaseSeconds: integer('lease_seconds').notNull(),
+    /** An expired subscription gets nothing; the sweep deletes it. */
+    expiresAt: tz('expires_at').notNull(),
+    createdAt: tz('created_at').notNull(),
+    verifiedAt: tz('verified_at').notNull(),
+    lastDeliveryAt: tz('last_delivery_at'),
+    lastDeliveryStatus: integer('last_delivery_status'),
+    lastError: text('last_error'),
+    /** Deliveries given up after the last attempt. */
+    failedDeliveries: integer('failed_deliveries').notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('websub_subscriptions_topic_callback_idx').on(t.topic, t.callback),
+    index('websub_subscriptions_feed_idx').on(t.feedKey, t.format),
+  ],
+);
+
+/**
+ * The newest snapshot seq pushed per topic: an instance that moves it forward (a conditional update)
+ * owns that change, so a change is pushed once however many instances hear of it.
+ */
+export const websubTopics = pgTable('websub_topics', {
+  topic: text('topic').primaryKey(),
+  feedKey: text('feed_key').notNull(),
+  format: text('format', { enum: ['rss', 'atom', 'json'] }).notNull(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull().default(0),
+  updatedAt: tz('updated_at').notNull(),
+});
+
+/** The body of one change of a topic, stored once and shared by its deliveries. */
+export const websubPushes = pgTable(
+  'websub_pushes',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    topic: text('topic').notNull(),
+    feedKey: text('feed_key').notNull(),
+    format: text('format', { enum: ['rss', 'atom', 'json'] }).notNull(),
+    /** feed_snapshots.seq of the body. */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    contentType: text('content_type').notNull(),
+    body: bytea('body').notNull(),
+    createdAt: tz('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('websub_pushes_topic_seq_idx').on(t.topic, t.seq)],
+);
+
+/**
+ * One push to one subscriber, stored before it is sent. Claimed with FOR UPDATE SKIP LOCKED plus a
+ * lease (locked_until), so one instance sends it at a time; only the oldest pending delivery of a
+ * subscription is claimable, so each subscriber receives its pushes in order.
+ */
+export const websubDeliveries = pgTable(
+  'websub_deliveries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    subscriptionId: bigint('subscription_id', { mode: 'number' })
+      .notNull()
+      .references(() => websubSubscriptions.id, { onDelete: 'cascade' }),
+    pushId: bigint('push_id', { mode: 'number' })
+      .notNull()
+      .references(() => websubPushes.id, { onDelete: 'cascade' }),
+    state: text('state', { enum: ['pending', 'delivered', 'failed', 'cancelled'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tz('next_attempt_at').notNull(),
+    /** Set while an instance is sending it; a crashed sender's lease simply runs out. */
+    lockedUntil: tz('locked_until'),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    createdAt: tz('created_at').notNull(),
+    finishedAt: tz('finished_at'),
+  },
+  (t) => [
+    index('websub_deliveries_pending_idx').on(t.subscriptionId, t.id).where(sql`${t.state} = 'pending'`),
+    index('websub_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
+    index('websub_deliveries_push_idx').on(t.pushId),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Reader statistics (issue 7): written in batches by each instance, never raw addresses.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Per UTC day and feed: for each aggregator (client = its name, per format), the largest subscriber
+ * count it announced in its User-Agent that day; and, once a day is over, the number of distinct
+ * other readers that day (client = '', format = ''), rolled up from feed_reader_visits.
+ */
+export const feedReaderStats = pgTable(
+  'feed_reader_stats',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    feedKey: text('feed_key').notNull(),
+    format: text('format').notNull(),
+    client: text('client').notNull(),
+    subscribers: integer('subscribers').notNull().default(0),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.feedKey, t.format, t.client] })],
+);
+
+/**
+ * Distinct readers of the current and previous day: a salted hash of address + User-Agent per row.
+ * The salt changes every day and is deleted after two, so a hash can be neither reversed nor linked
+ * across days; older days are rolled up into feed_reader_stats and deleted.
+ */
+export const feedReaderVisits = pgTable(
+  'feed_reader_visits',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    feedKey: text('feed_key').notNull(),
+    readerHash: text('reader_hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.feedKey, t.readerHash] })],
+);
+
+/** The daily salt, shared by every instance (so their distinct counts add up); kept two days. */
+export const readerStatsSalts = pgTable('reader_stats_salts', {
+  day: date('day', { mode: 'string' }).primaryKey(),
+  salt: text('salt').notNull(),
+});

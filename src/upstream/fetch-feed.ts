@@ -1,11 +1,19 @@
-import { lookup as systemLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { Readable, pipeline, type Transform } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import zlib from 'node:zlib';
-import { checkAddress } from './address-guard.js';
+import {
+  AddressRefusedError,
+  hostOf,
+  pinnedLookup,
+  resolveVetted as resolveVettedHost,
+  type LookupHost,
+  type ResolvedAddress,
+} from './vetted-http.js';
+
+export type { LookupHost, ResolvedAddress } from './vetted-http.js';
 
 /**
  * Fetches one upstream feed over node:http/https (not global fetch: we must choose the address a
@@ -14,14 +22,6 @@ import { checkAddress } from './address-guard.js';
  * check and the connect (rebinding) cannot reach a private address. Never throws: every network
  * problem becomes an outcome the poller records on the source row.
  */
-
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
-
-/** Resolves a hostname to every address it has; injectable so tests need no DNS. */
-export type LookupHost = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export interface FetchFeedOptions {
   etag?: string | null;
@@ -214,42 +214,21 @@ export function redactCredentials(text: string): string {
   return text.replace(/(\/\/)[^/?#@\s]*@/g, '$1');
 }
 
-function hostOf(url: URL): string {
-  // URL keeps IPv6 literals bracketed; the socket layer wants them bare.
-  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-}
-
 async function resolveVetted(url: URL, options: FetchFeedOptions, signal: AbortSignal): Promise<ResolvedAddress[]> {
-  const host = hostOf(url);
-  const literal = isIP(host);
-  let addresses: ResolvedAddress[];
-  if (literal !== 0) {
-    addresses = [{ address: host, family: literal as 4 | 6 }];
-  } else {
-    const lookup = options.lookup ?? lookupAll;
-    try {
-      addresses = await abortable(lookup(host), signal);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new FetchFailure('dns', `cannot resolve ${host}: ${code}`);
-    }
-    if (addresses.length === 0) throw new FetchFailure('dns', `cannot resolve ${host}: no addresses`);
+  try {
+    return await abortable(
+      resolveVettedHost(hostOf(url), {
+        allowPrivate: options.allowPrivate,
+        allowedAddresses: options.allowedAddresses,
+        lookup: options.lookup,
+        who: 'the poller',
+      }),
+      signal,
+    );
+  } catch (err) {
+    if (err instanceof AddressRefusedError) throw new FetchFailure(err.code, err.message);
+    throw err;
   }
-  // Refuse when any answer is forbidden: a public name that also resolves to a private address is
-  // either misconfigured or an attack, and connecting to "the good one" invites a race.
-  for (const { address } of addresses) {
-    const verdict = checkAddress(address, { allowPrivate: options.allowPrivate, allowedAddresses: options.allowedAddresses });
-    if (!verdict.allowed) {
-      throw new FetchFailure('forbidden-address', `${host} resolves to ${address} (${verdict.reason}), which the poller may not reach`);
-    }
-  }
-  return addresses;
-}
-
-async function lookupAll(hostname: string): Promise<ResolvedAddress[]> {
-  const found = await systemLookup(hostname, { all: true, verbatim: true });
-  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -259,22 +238,6 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-/** A lookup for http.request that answers only with addresses we already vetted: no second DNS query. */
-function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
-  return (_hostname, opts, callback) => {
-    const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : opts.family;
-    const usable = family === 4 || family === 6 ? addresses.filter((a) => a.family === family) : addresses;
-    const chosen = usable[0];
-    if (!chosen) {
-      callback(Object.assign(new Error(`no vetted IPv${family} address`), { code: 'ENOTFOUND' }), '', 0);
-    } else if (opts.all) {
-      callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
-    } else {
-      callback(null, chosen.address, chosen.family);
-    }
-  };
 }
 
 function buildHeaders(options: FetchFeedOptions, credentials: { user: string; password: string } | null): Record<string, string> {

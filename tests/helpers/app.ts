@@ -4,6 +4,7 @@ import type { Deps } from '../../src/deps.js';
 import { FeedRuntime } from '../../src/feed-runtime.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
+import { Realtime } from '../../src/realtime.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop';
@@ -30,6 +31,8 @@ export interface TestContext {
   clock: ReturnType<typeof createClock>;
   config: Config;
   feeds: FeedRuntime;
+  /** WebSub hub, deliveries and reader statistics (started; stopped by close()). */
+  realtime: Realtime;
   close(): Promise<void>;
 }
 
@@ -38,7 +41,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** The real app over a fresh migrated database (PGlite or Postgres per the environment). */
-export async function createTestContext(options: { env?: Record<string, string> } = {}): Promise<TestContext> {
+export async function createTestContext(options: { env?: Record<string, string>; now?: () => Date } = {}): Promise<TestContext> {
   const db = await createTestDb();
   const config = testConfig(options.env);
   const clock = createClock();
@@ -47,13 +50,16 @@ export async function createTestContext(options: { env?: Record<string, string> 
     db: db.handle.db,
     dbHandle: db.handle,
     log: createLogger('silent'),
-    now: clock.now,
+    // A test that needs time to pass by itself (retries, leases) passes the real clock.
+    now: options.now ?? clock.now,
     fetch: globalThis.fetch,
     metrics: createMetrics(),
   };
   const feeds = new FeedRuntime(deps);
   await feeds.start();
-  const app = createApp(deps, feeds);
+  const realtime = new Realtime(deps, feeds);
+  realtime.start();
+  const app = createApp(deps, feeds, realtime);
   return {
     app,
     deps,
@@ -61,7 +67,9 @@ export async function createTestContext(options: { env?: Record<string, string> 
     clock,
     config,
     feeds,
+    realtime,
     async close() {
+      await realtime.stop();
       await feeds.stop();
       await db.close();
     },

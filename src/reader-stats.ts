@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import type { Config } from './config.js';
+import { isRobot, parseAggregator, type AggregatorFetch } from './domain/user-agent.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { Database } from './storage/db.js';
+import { addDays, dailySalt, deleteSaltsBefore, dayOf, readReaderStats, rollUpReaderDays, writeReaderBatch, type AggregatorRow, type VisitRow } from './storage/reader-stats.js';
+import { countActiveSubscriptions } from './storage/websub.js';
+
+/** Requests buffered between two drains; beyond this many, requests are counted as dropped, not stored. */
+const MAX_BUFFER = 200_000;
+/** User-Agents whose classification is remembered (readers send few distinct ones). */
+const MAX_UA_MEMO = 5_000;
+/** Reader hashes remembered as already written, per day, so a reader polling all day is written once. */
+const MAX_WRITTEN_PER_DAY = 500_000;
+
+type Kind = AggregatorFetch | 'robot' | 'reader';
+
+/**
+ * Who reads what, counted without slowing the serving path: record() only appends four references
+ * to arrays (no hashing, no allocation beyond the array slots, no I/O); a timer drains them in a
+ * batch — classifying User-Agents, hashing address + User-Agent with the day's salt — and writes
+ * the batch. A raw address never leaves this process's memory and stays there only until the next
+ * drain (at most STATS_FLUSH_INTERVAL_MS).
+ */
+export class ReaderStats {
+  private keys: string[] = [];
+  private formats: string[] = [];
+  private addresses: (string | undefined)[] = [];
+  private agents: (string | undefined)[] = [];
+  private dropped = 0;
+  private readonly kinds = new Map<string, Kind>();
+  private readonly salts = new Map<string, string>();
+  private readonly written = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private rolledUpBefore = '';
+
+  constructor(private readonly deps: { config: Config; db: Database; log: Logger; metrics: Metrics; now: () => Date }) {}
+
+  /** Counts one answered feed request (200 or 304). Cheap and synchronous: call it after responding. */
+  record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): void {
+    if (this.keys.length >= MAX_BUFFER) {
+      this.dropped += 1;
+      return;
+    }
+    this.keys.push(feedKey);
+    this.formats.push(format);
+    this.addresses.push(address);
+    this.agents.push(userAgent);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flush().catch((err: unknown) => this.deps.log.warn({ err }, 'reader stats flush failed')), this.deps.config.STATS_FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes what is buffered. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush().catch((err: unknown) => this.deps.log.warn({ err }, 'final reader stats flush failed'));
+  }
+
+  /** Drains the buffer into the database (one run at a time; a call during a run waits for a new one). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing.catch(() => {});
+    this.flushing = this.drain().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    const { keys, formats, addresses, agents } = this;
+    const dropped = this.dropped;
+    this.keys = [];
+    this.formats = [];
+    this.addresses = [];
+    this.agents = [];
+    this.dropped = 0;
+    if (dropped > 0) this.deps.metrics.readerRequests.inc({ kind: 'dropped' }, dropped);
+    const day = dayOf(this.deps.now());
+    if (keys.length > 0) {
+      const salt = await this.saltOf(day);
+      const written = this.writtenOf(day);
+      const visits: VisitRow[] = [];
+      const aggregators = new Map<string, AggregatorRow>();
+      let robots = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const feedKey = keys[i]!;
+        const agent = agents[i];
+        const kind = this.kindOf(agent);
+        if (kind === 'robot') {
+          robots += 1;
+        } else if (kind === 'reader') {
+          const hash = createHash('sha256').update(`${salt}\u0000${addresses[i] ?? ''}\u0000${agent ?? ''}`).digest('base64url').slice(0, 22);
+          const id = `${feedKey}\u0000${hash}`;
+          if (written.has(id)) continue;
+          if (written.size < MAX_WRITTEN_PER_DAY) written.add(id);
+          visits.push({ day, feedKey, readerHash: hash });
+        } else {
+          const key = `${feedKey}\u0000${formats[i]}\u0000${kind.client}`;
+          const row = aggregators.get(key);
+          if (row) {
+            row.subscribers = Math.max(row.subscribers, kind.subscribers);
+            row.requests += 1;
+          } else {
+            aggregators.set(key, { day, feedKey, format: formats[i]!, client: kind.client, subscribers: kind.subscribers, requests: 1 });
+          }
+        }
+      }
+      this.deps.metrics.readerRequests.inc({ kind: 'counted' }, keys.length - robots);
+      if (robots > 0) this.deps.metrics.readerRequests.inc({ kind: 'robot' }, robots);
+      await writeReaderBatch(this.deps.db, { visits, aggregators: [...aggregators.values()] });
+    }
+    // Once a day: yesterday's hashes may still arrive (buffered before midnight), the day before's cannot.
+    const cutoff = addDays(day, -1);
+    if (this.rolledUpBefore !== cutoff) {
+      await rollUpReaderDays(this.deps.db, cutoff);
+      await deleteSaltsBefore(this.deps.db, cutoff);
+      this.rolledUpBefore = cutoff;
+      for (const d of this.written.keys()) if (d < cutoff) this.written.delete(d);
+      for (const d of this.salts.keys()) if (d < cutoff) this.salts.delete(d);
+    }
+  }
+
+  private kindOf(agent: string | undefined): Kind {
+    const key = agent ?? '';
+    let kind = this.kinds.get(key);
+    if (kind === undefined) {
+      kind = parseAggregator(agent) ?? (isRobot(agent) ? 'robot' : 'reader');
+      if (this.kinds.size >= MAX_UA_MEMO) this.kinds.clear();
+      this.kinds.set(key, kind);
+    }
+    return kind;
+  }
+
+  private async saltOf(day: string): Promise<string> {
+    let salt = this.salts.get(day);
+    if (!salt) {
+      salt = await dailySalt(this.deps.db, day);
+      this.salts.set(day, salt);
+    }
+    return salt;
+  }
+
+  private writtenOf(day: string): Set<string> {
+    let set = this.written.get(day);
+    if (!set) this.written.set(day, (set = new Set()));
+    return set;
+  }
+}
+
+export interface FeedAudience {
+  feedKey: string;
+  /** Aggregator subscribers + distinct readers + WebSub subscribers. */
+  subscribers: number;
+  /** Per aggregator and format, the largest count announced today or yesterday. */
+  aggregators: { client: string; format: string; subscribers: number }[];
+  /** Distinct other readers: the larger of today's and yesterday's count. */
+  readers: number;
+  /** Active WebSub subscriptions (any format). */
+  websub: number;
+}
+
+/**
+ * The current audience of every feed. Two days (today and yesterday, UTC) rather than one: a count
+ * for "today" starts from zero at midnight, and aggregators announce at most once per fetch.
+ */
+export async function feedAudience(db: Database, now: Date): Promise<Map<string, FeedAudience>> {
+  const today = dayOf(now);
+  const days = await readReaderStats(db, addDays(today, -1), today);
+  const websub = await countActiveSubscriptions(db, now);
+  const out = new Map<string, FeedAudience>();
+  const audience = (feedKey: string) => {
+    let a = out.get(feedKey);
+    if (!a) out.set(feedKey, (a = { feedKey, subscribers: 0, aggregators: [], readers: 0, websub: 0 }));
+    return a;
+  };
+  for (const d of days) {
+    const a = audience(d.feedKey);
+    a.readers = Math.max(a.readers, d.readers);
+    for (const agg of d.aggregators) {
+      const existing = a.aggregators.find((x) => x.client === agg.client && x.format === agg.format);
+      if (existing) existing.subscribers = Math.max(existing.subscribers, agg.subscribers);
+      else a.aggregators.push({ client: agg.client, format: agg.format, subscribers: agg.subscribers });
+    }
+  }
+  for (const [feedKey, n] of websub) audience(feedKey).websub = n;
+  for (const a of out.values()) {
+    a.aggregators.sort((x, y) => y.subscribers - x.subscribers || x.client.localeCompare(y.client));
+    a.subscribers = a.readers + a.websub + a.aggregators.reduce((sum, x) => sum + x.subscribers, 0);
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { startService, type Service } from '../../src/service.js';
+import { ADMIN_TOKEN, testConfig } from '../helpers/app.js';
+import { articleInput } from '../helpers/builders.js';
+import { TEST_DATABASE_URL, createTestDb, type TestDb } from '../helpers/db.js';
+
+interface Answer {
+  status: number;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+function get(port: number, path: string, method: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const pairs: [string, string][] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+        resolve({ status: res.statusCode!, headers: pairs, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What must agree between the fast path and the router (Date and the request id vary per request). */
+function comparable(a: Answer) {
+  return {
+    status: a.status,
+    headers: a.headers.filter(([k]) => !['date', 'x-request-id', 'connection', 'keep-alive'].includes(k)).sort(),
+    body: a.body.toString('base64'),
+  };
+}
+
+// The node:http fast path (src/http/fast-feeds.ts) answers memory hits without the router; this starts
+// the real service on a port and checks both give the same answer for every kind of request.
+describe('feed fast path', () => {
+  let service: Service;
+  let db: TestDb;
+  const path = '/feeds/fast-lane.rss';
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://' };
+    if (TEST_DATABASE_URL) env.DATABASE_URL = db.url!;
+    service = await startService(testConfig(env), createLogger('silent'));
+    const res = await fetch(`http://127.0.0.1:${service.port}/api/v1/articles`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(articleInput({ categories: ['Fast Lane'], publishedAt: '2026-01-02T03:04:05Z' })),
+    });
+    expect(res.status).toBe(201);
+    await service.feeds.refresh('change');
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await db?.close();
+  });
+
+  it('answers a memory hit exactly as the router does, for every mix of method, coding and validators', async () => {
+    const first = await get(service.port, path, 'GET', { 'accept-encoding': 'gzip' });
+    expect(first.status).toBe(200);
+    const etag = first.headers.find(([k]) => k === 'etag')![1];
+    const lastModified = first.headers.find(([k]) => k === 'last-modified')![1];
+    expect(service.feeds.cache.get('fast-lane', 'rss')).toBeDefined();
+
+    const shapes: Record<string, string>[] = [];
+    for (const ae of [undefined, 'gzip', 'br', 'identity', 'gzip;q=0']) {
+      for (const inm of [undefined, etag, `W/${etag}`, '*', '"other"']) {
+        for (const ims of [undefined, lastModified, 'garbage']) {
+          const h: Record<string, string> = {};
+          if (ae) h['accept-encoding'] = ae;
+          if (inm) h['if-none-match'] = inm;
+          if (ims) h['if-modified-since'] = ims;
+          shapes.push(h);
+        }
+      }
+    }
+    // The router answers the same snapshot when the default limit is asked for explicitly.
+    const hitsBefore = await service.deps.metrics.snapshotCache.get();
+    for (const method of ['GET', 'HEAD']) {
+      for (const headers of shapes) {
+        const fast = await get(service.port, path, method, headers);
+        const routed = await get(service.port, `${path}?limit=${service.deps.config.FEED_ITEM_LIMIT}`, method, headers);
+        const f = comparable(fast);
+        const r = comparable(routed);
+        // The router's self link names the URL it was asked for; everything else must be identical.
+        f.headers = f.headers.filter(([k]) => k !== 'link');
+        r.headers = r.headers.filter(([k]) => k !== 'link');
+        expect(f, `${method} ${JSON.stringify(headers)}`).toEqual(r);
+        expect(fast.headers.some(([k]) => k === 'x-request-id')).toBe(true);
+      }
+    }
+    const hitsAfter = await service.deps.metrics.snapshotCache.get();
+    const count = (m: typeof hitsAfter) => m.values.filter((v) => v.labels.result === 'hit').reduce((a, v) => a + v.value, 0);
+    expect(count(hitsAfter) - count(hitsBefore)).toBeGreaterThanOrEqual(shapes.length * 2 * 2);
+  });
+
+  it('echoes a sent X-Request-Id and counts every fast-path request in /metrics', async () => {
+    const echoed = await get(service.port, path, 'GET', { 'x-request-id': 'fast-123' });
+    expect(echoed.headers.find(([k]) => k === 'x-request-id')?.[1]).toBe('fast-123');
+    const metrics = (await get(service.port, '/metrics', 'GET', {})).body.toString('utf8');
+    const line = metrics.split('\n').find((l) => l.startsWith('syndicate_http_requests_total{') && l.includes('route="/feeds/:file"') && l.includes('status="200"') && l.includes('method="GET"'));
+    expect(Number(line?.split(' ').pop())).toBeGreaterThan(0);
+  });
+});

@@ -38,8 +38,9 @@ function etagOf(body: Uint8Array): string {
 }
 
 /**
- * Renders one document in one format and compresses it once: gzip at level 9 and brotli at a middle
- * quality (11 costs ~20x the CPU for a few percent), both deterministic for the same input.
+ * Renders one document in one format and compresses it once, deterministically for the same input:
+ * gzip at level 6 (level 9 cost 60 % more time for 0.5 % fewer bytes on a 30 KB feed, bench/) and
+ * brotli at a middle quality (11 costs ~20x the CPU for a few percent).
  */
 export async function encodeSnapshot(
   doc: FeedDocument,
@@ -48,7 +49,7 @@ export async function encodeSnapshot(
 ): Promise<SnapshotEntry> {
   const identity = Buffer.from(RENDERERS[format](doc), 'utf8');
   const [gz, br] = await Promise.all([
-    gzipAsync(identity, { level: 9 }),
+    gzipAsync(identity, { level: 6 }),
     brotliAsync(identity, {
       params: {
         [zlibConstants.BROTLI_PARAM_QUALITY]: 6,

@@ -80,6 +80,15 @@ export const articles = pgTable(
       .where(sql`${t.status} = 'published' and ${t.deletedAt} is null`),
     index('articles_published_idx').on(t.publishedAt, t.id),
     index('articles_source_idx').on(t.sourceId),
+    // Tombstones of `all` (retractions of the last 30 days): without it, a seq scan of the archive on
+    // every render of `all` (~250 ms at 1M articles, bench/ refresh scenario).
+    index('articles_deleted_idx')
+      .on(t.deletedAt, t.id)
+      .where(sql`${t.deletedAt} is not null`),
+    // `?since=` also matches articles updated after the instant.
+    index('articles_listed_updated_idx')
+      .on(t.updatedAt)
+      .where(sql`${t.status} = 'published' and ${t.deletedAt} is null`),
   ],
 );
 

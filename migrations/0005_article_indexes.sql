@@ -1,0 +1,2 @@
+CREATE INDEX "articles_deleted_idx" ON "articles" USING btree ("deleted_at","id") WHERE "articles"."deleted_at" is not null;--> statement-breakpoint
+CREATE INDEX "articles_listed_updated_idx" ON "articles" USING btree ("updated_at") WHERE "articles"."status" = 'published' and "articles"."deleted_at" is null;

@@ -23,6 +23,12 @@ export const SNAPSHOT_CHANNEL = 'syndicate_snapshots';
 export const REFRESH_LOCK_KEY = 0x73796e66;
 /** A change is in its feeds within this long of the API's answer (the issue allows 250 ms). */
 export const CHANGE_DEBOUNCE_MS = 100;
+/**
+ * Under a stream of changes (bulk ingest, many sources at once) change-triggered refreshes start at
+ * most this often, so one render covers several batches instead of one per batch; a change still
+ * reaches its feeds within this plus one render (well inside the one-second promise).
+ */
+export const MIN_CHANGE_REFRESH_INTERVAL_MS = 400;
 /** Fallback for a missed NOTIFY: how often each instance checks for newer snapshots. */
 export const SYNC_INTERVAL_MS = 1000;
 /** How far behind the newest seen seq each sync looks, for writes that committed out of order. */
@@ -88,6 +94,8 @@ export class FeedRuntime {
   private syncAgain = false;
   private refreshing: Promise<RefreshSummary> | null = null;
   private changeTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when the last change-triggered refresh started. */
+  private lastChangeRefreshAt = -Infinity;
   /** The run that serves changes requested while another run was in progress. */
   private followUp: Promise<RefreshSummary> | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
@@ -293,14 +301,20 @@ export class FeedRuntime {
     if (keys.size > 0) for (const listener of this.changeListeners) listener([...keys]);
   }
 
-  /** Called after a committed change: a refresh of the changed feeds runs within CHANGE_DEBOUNCE_MS. */
+  /**
+   * Called after a committed change: a refresh of the changed feeds runs CHANGE_DEBOUNCE_MS later, or,
+   * when one started less than MIN_CHANGE_REFRESH_INTERVAL_MS ago, once that interval has passed.
+   */
   requestRefresh(): void {
     if (this.stopped) return;
     if (this.changeTimer) return;
+    const sinceLast = performance.now() - this.lastChangeRefreshAt;
+    const delay = Math.max(CHANGE_DEBOUNCE_MS, MIN_CHANGE_REFRESH_INTERVAL_MS - sinceLast);
     this.changeTimer = setTimeout(() => {
       this.changeTimer = null;
+      this.lastChangeRefreshAt = performance.now();
       void this.refresh('change').catch((err: unknown) => this.deps.log.error({ err }, 'refresh after change failed'));
-    }, CHANGE_DEBOUNCE_MS);
+    }, delay);
   }
 
   /**

@@ -87,6 +87,7 @@ export class ReaderStats {
       const written = this.writtenOf(day);
       const visits: VisitRow[] = [];
       const aggregators = new Map<string, AggregatorRow>();
+      const hashes = new Map<string, string>();
       let robots = 0;
       for (let i = 0; i < keys.length; i++) {
         const feedKey = keys[i]!;
@@ -95,7 +96,13 @@ export class ReaderStats {
         if (kind === 'robot') {
           robots += 1;
         } else if (kind === 'reader') {
-          const hash = createHash('sha256').update(`${salt}\u0000${addresses[i] ?? ''}\u0000${agent ?? ''}`).digest('base64url').slice(0, 22);
+          // One hash per distinct client in this batch, not per request: a busy reader polls often.
+          const client = `${addresses[i] ?? ''}\u0000${agent ?? ''}`;
+          let hash = hashes.get(client);
+          if (hash === undefined) {
+            hash = createHash('sha256').update(`${salt}\u0000${client}`).digest('base64url').slice(0, 22);
+            hashes.set(client, hash);
+          }
           const id = `${feedKey}\u0000${hash}`;
           if (written.has(id)) continue;
           if (written.size < MAX_WRITTEN_PER_DAY) written.add(id);

@@ -6,7 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { isEmptyDataDir, readPgliteTemplate } from './pglite-template.js';
+import { isEmptyDataDir, seedDataDirFromTemplate } from './pglite-template.js';
 import * as schema from './schema.js';
 
 /** drizzle's shared base type: a union of the two driver types breaks `.returning()` in the checker. */
@@ -107,12 +107,12 @@ async function openPglite(dataDir: string, template?: Blob): Promise<DbHandle> {
     mkdirSync(dataDir, { recursive: true });
     releaseLock = lockDataDir(dataDir);
   }
-  // A new data dir starts from the build's migrated template when there is one (about 1 s instead of
-  // an initdb of several seconds); migrations still run after, so an outdated template is harmless.
-  const seed = template ?? (!inMemory && isEmptyDataDir(dataDir) ? readPgliteTemplate() : undefined);
+  // A new data dir starts as a copy of the build's migrated template when there is one (instead of an
+  // initdb of several seconds); migrations still run after, so an outdated template is harmless.
+  if (!inMemory && !template && isEmptyDataDir(dataDir)) seedDataDirFromTemplate(dataDir);
   let client: PGlite;
   try {
-    client = await PGlite.create({ ...(inMemory ? {} : { dataDir }), ...(seed ? { loadDataDir: seed } : {}) });
+    client = await PGlite.create({ ...(inMemory ? {} : { dataDir }), ...(template ? { loadDataDir: template } : {}) });
   } catch (err) {
     releaseLock();
     throw err;

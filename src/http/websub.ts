@@ -4,6 +4,7 @@ import { grantLease, MAX_SECRET_BYTES, parseCallback, parseTopic } from '../doma
 import type { FeedRuntime } from '../feed-runtime.js';
 import type { Realtime } from '../realtime.js';
 import { findSubscription } from '../storage/websub.js';
+import { hubAddressPolicy } from '../jobs/verify-intent.js';
 import { AddressRefusedError, hostOf, resolveVetted } from '../upstream/vetted-http.js';
 
 /** A subscription request body is a handful of fields; anything larger is not one. */
@@ -76,12 +77,7 @@ export function createWebsubRouter(deps: Deps, feeds: FeedRuntime, realtime: Rea
     // Checked as sources are: every address the callback's host resolves to must be allowed. The
     // same check runs again, pinned to the vetted addresses, on every request the hub makes.
     try {
-      await resolveVetted(hostOf(callback.url), {
-        allowPrivate: deps.config.WEBSUB_ALLOW_PRIVATE,
-        allowedAddresses: deps.upstream?.allowedAddresses,
-        lookup: deps.upstream?.lookup,
-        who: 'the hub',
-      });
+      await resolveVetted(hostOf(callback.url), hubAddressPolicy(deps));
     } catch (err) {
       if (err instanceof AddressRefusedError) {
         const hint = err.code === 'forbidden-address' && !deps.config.WEBSUB_ALLOW_PRIVATE ? ' (WEBSUB_ALLOW_PRIVATE=false)' : '';

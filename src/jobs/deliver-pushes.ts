@@ -4,7 +4,7 @@ import { advertisedHubs, feedLinkHeader, retryDelayMs, signBody } from '../domai
 import { CONTENT_TYPES } from '../http/feed-response.js';
 import { deleteSubscriptionById, enqueueTopicChange, findStaleTopics, type ClaimedDelivery, type DeliveryOutcome } from '../storage/websub.js';
 import { OutboundError, vettedRequest } from '../upstream/vetted-http.js';
-import { userAgent } from './verify-intent.js';
+import { hubAddressPolicy, userAgent } from './verify-intent.js';
 
 type JobDeps = Pick<Deps, 'db' | 'config' | 'now' | 'log' | 'upstream' | 'fetch' | 'metrics'>;
 
@@ -68,10 +68,7 @@ export async function sendDelivery(deps: JobDeps, d: ClaimedDelivery, signal?: A
       body: d.body,
       timeoutMs: deps.config.WEBSUB_DELIVERY_TIMEOUT_MS,
       maxResponseBytes: 1024,
-      allowPrivate: deps.config.WEBSUB_ALLOW_PRIVATE,
-      allowedAddresses: deps.upstream?.allowedAddresses,
-      lookup: deps.upstream?.lookup,
-      who: 'the hub',
+      ...hubAddressPolicy(deps),
       ...(signal ? { signal } : {}),
     });
     status = res.status;

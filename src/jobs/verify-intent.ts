@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import type { FeedFormat } from '../storage/feeds.js';
 import { activateSubscription, deleteSubscription } from '../storage/websub.js';
-import { OutboundError, vettedRequest } from '../upstream/vetted-http.js';
+import { OutboundError, vettedRequest, type AddressPolicyOptions } from '../upstream/vetted-http.js';
 
 /** A subscription request accepted with 202, waiting for its verification of intent (WebSub §5.3). */
 export interface Intent {
@@ -50,10 +50,7 @@ export async function verifyIntent(
       headers: { 'User-Agent': userAgent(deps.config.PUBLIC_BASE_URL), Accept: 'text/plain, */*;q=0.1' },
       timeoutMs: deps.config.WEBSUB_VERIFY_TIMEOUT_MS,
       maxResponseBytes: challenge.length + 1024,
-      allowPrivate: deps.config.WEBSUB_ALLOW_PRIVATE,
-      allowedAddresses: deps.upstream?.allowedAddresses,
-      lookup: deps.upstream?.lookup,
-      who: 'the hub',
+      ...hubAddressPolicy(deps),
       ...(signal ? { signal } : {}),
     });
     status = res.status;
@@ -71,6 +68,16 @@ export async function verifyIntent(
   }
   await deleteSubscription(deps.db, intent.topic, intent.callback);
   return { outcome: 'unsubscribed', status };
+}
+
+/** The address policy for every request the hub makes to a subscriber (and the check at subscribe). */
+export function hubAddressPolicy(deps: Pick<Deps, 'config' | 'upstream'>): AddressPolicyOptions {
+  return {
+    allowPrivate: deps.config.WEBSUB_ALLOW_PRIVATE,
+    allowedAddresses: deps.upstream?.allowedAddresses,
+    lookup: deps.upstream?.lookup,
+    who: 'the hub',
+  };
 }
 
 export function userAgent(baseUrl: string): string {

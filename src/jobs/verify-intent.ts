@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import type { FeedFormat } from '../storage/feeds.js';
-import { activateSubscription, deleteSubscription } from '../storage/websub.js';
+import { activateSubscription, deleteSubscription, type ActivateSubscription } from '../storage/websub.js';
 import { OutboundError, vettedRequest, type AddressPolicyOptions } from '../upstream/vetted-http.js';
 
 /** A subscription request accepted with 202, waiting for its verification of intent (WebSub §5.3). */
-export interface Intent {
-  mode: 'subscribe' | 'unsubscribe';
-  topic: string;
-  feedKey: string;
-  format: FeedFormat;
-  callback: string;
-  secret: string | null;
-  leaseSeconds: number;
-}
+/** A subscribe or unsubscribe request awaiting verification: the subscription it would activate. */
+export type Intent = Omit<ActivateSubscription, 'now'> & { mode: 'subscribe' | 'unsubscribe' };
 
 export type VerifyOutcome =
   | { outcome: 'activated' | 'unsubscribed'; status: number }

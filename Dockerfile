@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# syndicate: deps (every dependency) → build (tsc → dist/) → runtime (production dependencies only).
-# The image runs the compiled dist/main.js with node directly (not through npm, so SIGTERM reaches it);
+# syndicate: deps (every dependency) → build (tsc → dist/, esbuild → dist/main.js) → runtime (production
+# dependencies only). The image runs the bundled dist/main.js with node directly (not through npm, so SIGTERM reaches it);
 # typescript and tsx are devDependencies and are not in it.
 #
 #   docker build -t syndicate .
@@ -21,12 +21,13 @@ ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
-# ---- build: `npm run build` → dist/ (tsc; migrations/ is read too, e.g. for the PGlite template) ----
+# ---- build: `npm run build` → dist/ (tsc, the esbuild bundle, the migrated PGlite template) ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY migrations ./migrations
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
@@ -42,7 +43,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# Read at start-up from ../../migrations relative to dist/storage/migrate.js, i.e. /app/migrations.
+# Read at start-up from migrations/ under the package root (the folder holding package.json), i.e. /app/migrations.
 COPY migrations ./migrations
 # The node images ship an unprivileged user "node" (uid 1000). The volume directory is created and
 # handed to it before VOLUME, so a new named volume starts out owned by that user.

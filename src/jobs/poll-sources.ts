@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
@@ -11,6 +12,7 @@ import { slugify } from '../domain/slug.js';
 import { scheduleNextPoll, type PollOutcomeKind } from '../domain/source-schedule.js';
 import { podcastEpisodeErrors } from '../domain/podcast.js';
 import { validateArticle } from '../ingest.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { findPodcastSlugs } from '../storage/categories.js';
 import { findArticleDates, upsertArticles } from '../storage/articles.js';
 import type { Database } from '../storage/db.js';
@@ -84,8 +86,7 @@ export function pollerUserAgent(config: Pick<Config, 'PUBLIC_BASE_URL'>): string
 
 const PACKAGE_VERSION = (() => {
   try {
-    // src/jobs and dist/jobs both sit two levels below the package root.
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0';
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '0';
   } catch {
     return '0';
   }

@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { queryRows, type Database, type DbHandle } from './db.js';
 
-/** src/storage and dist/storage both sit two levels below the package root. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
 
 /** Arbitrary constant key for the migration advisory lock ("syndmig" in ASCII-ish). */
 const MIGRATION_LOCK_KEY = 0x73796e64;

@@ -7,8 +7,11 @@ import type { Database } from './storage/db.js';
 import { addDays, dailySalt, deleteSaltsBefore, dayOf, readReaderStats, rollUpReaderDays, writeReaderBatch, type AggregatorRow, type VisitRow } from './storage/reader-stats.js';
 import { countActiveSubscriptions } from './storage/websub.js';
 
-/** Requests buffered between two drains; beyond this many, requests are counted as dropped, not stored. */
-const MAX_BUFFER = 200_000;
+/**
+ * Distinct (feed, format, address, User-Agent) tallies kept between two drains; requests that would
+ * need one more are counted as dropped, not stored (a flood of ever-new clients cannot grow memory).
+ */
+const MAX_TALLIES = 100_000;
 /** User-Agents whose classification is remembered (readers send few distinct ones). */
 const MAX_UA_MEMO = 5_000;
 /** Reader hashes remembered as already written, per day, so a reader polling all day is written once. */
@@ -16,18 +19,33 @@ const MAX_WRITTEN_PER_DAY = 500_000;
 
 type Kind = AggregatorFetch | 'robot' | 'reader';
 
+/** Requests from one client for one feed since the last drain. */
+interface Tally {
+  feedKey: string;
+  format: string;
+  address: string | undefined;
+  agent: string | undefined;
+  count: number;
+  /** The drain generation the tally belongs to: a connection's remembered tally from before a drain is stale. */
+  generation: number;
+}
+
 /**
- * Who reads what, counted without slowing the serving path: record() only appends four references
- * to arrays (no hashing, no allocation beyond the array slots, no I/O); a timer drains them in a
- * batch — classifying User-Agents, hashing address + User-Agent with the day's salt — and writes
- * the batch. A raw address never leaves this process's memory and stays there only until the next
- * drain (at most STATS_FLUSH_INTERVAL_MS).
+ * Who reads what, counted without slowing the serving path. record() adds one to a tally per client
+ * and feed: no hashing of the address, no I/O, and for a connection asking for the same feed again
+ * (a keep-alive poller, a CDN edge) not even a map lookup. A timer drains the tallies in a batch —
+ * classifying User-Agents, hashing address + User-Agent with the day's salt — and writes the batch. A
+ * raw address never leaves this process's memory and stays there only until the next drain (at most
+ * STATS_FLUSH_INTERVAL_MS).
+ *
+ * Measured (bench/, 304s at ~50,000 requests/s): buffering every request (four array pushes) and
+ * classifying each at drain time cost 3–7 µs of CPU per request, mostly the collector promoting
+ * arrays of a million references; a tally costs well under 1 µs.
  */
 export class ReaderStats {
-  private keys: string[] = [];
-  private formats: string[] = [];
-  private addresses: (string | undefined)[] = [];
-  private agents: (string | undefined)[] = [];
+  private tallies = new Map<string, Tally>();
+  private generation = 0;
+  private readonly lastOnConnection = new WeakMap<object, Tally>();
   private dropped = 0;
   private readonly kinds = new Map<string, Kind>();
   private readonly salts = new Map<string, string>();
@@ -38,16 +56,37 @@ export class ReaderStats {
 
   constructor(private readonly deps: { config: Config; db: Database; log: Logger; metrics: Metrics; now: () => Date }) {}
 
-  /** Counts one answered feed request (200 or 304). Cheap and synchronous: call it after responding. */
-  record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): void {
-    if (this.keys.length >= MAX_BUFFER) {
-      this.dropped += 1;
-      return;
+  /**
+   * Counts one answered feed request (200 or 304). Cheap and synchronous: call it after responding.
+   * `connection` (the socket) lets a keep-alive connection polling the same feed skip the lookup.
+   */
+  record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void {
+    if (connection !== undefined) {
+      const last = this.lastOnConnection.get(connection);
+      if (
+        last !== undefined &&
+        last.generation === this.generation &&
+        last.feedKey === feedKey &&
+        last.format === format &&
+        last.address === address &&
+        last.agent === userAgent
+      ) {
+        last.count += 1;
+        return;
+      }
     }
-    this.keys.push(feedKey);
-    this.formats.push(format);
-    this.addresses.push(address);
-    this.agents.push(userAgent);
+    const key = `${feedKey}\u0000${format}\u0000${address ?? ''}\u0000${userAgent ?? ''}`;
+    let tally = this.tallies.get(key);
+    if (tally === undefined) {
+      if (this.tallies.size >= MAX_TALLIES) {
+        this.dropped += 1;
+        return;
+      }
+      tally = { feedKey, format, address, agent: userAgent, count: 0, generation: this.generation };
+      this.tallies.set(key, tally);
+    }
+    tally.count += 1;
+    if (connection !== undefined) this.lastOnConnection.set(connection, tally);
   }
 
   start(): void {
@@ -73,52 +112,46 @@ export class ReaderStats {
   }
 
   private async drain(): Promise<void> {
-    const { keys, formats, addresses, agents } = this;
+    const tallies = this.tallies;
     const dropped = this.dropped;
-    this.keys = [];
-    this.formats = [];
-    this.addresses = [];
-    this.agents = [];
+    this.tallies = new Map();
+    this.generation += 1;
     this.dropped = 0;
     if (dropped > 0) this.deps.metrics.readerRequests.inc({ kind: 'dropped' }, dropped);
     const day = dayOf(this.deps.now());
-    if (keys.length > 0) {
+    if (tallies.size > 0) {
       const salt = await this.saltOf(day);
       const written = this.writtenOf(day);
       const visits: VisitRow[] = [];
       const aggregators = new Map<string, AggregatorRow>();
-      const hashes = new Map<string, string>();
       let robots = 0;
-      for (let i = 0; i < keys.length; i++) {
-        const feedKey = keys[i]!;
-        const agent = agents[i];
+      let counted = 0;
+      for (const { feedKey, format, address, agent, count } of tallies.values()) {
         const kind = this.kindOf(agent);
         if (kind === 'robot') {
-          robots += 1;
-        } else if (kind === 'reader') {
-          // One hash per distinct client in this batch, not per request: a busy reader polls often.
-          const client = `${addresses[i] ?? ''}\u0000${agent ?? ''}`;
-          let hash = hashes.get(client);
-          if (hash === undefined) {
-            hash = createHash('sha256').update(`${salt}\u0000${client}`).digest('base64url').slice(0, 22);
-            hashes.set(client, hash);
-          }
+          robots += count;
+          continue;
+        }
+        counted += count;
+        if (kind === 'reader') {
+          // Tallies are per format; a reader is counted once per feed.
+          const hash = createHash('sha256').update(`${salt}\u0000${address ?? ''}\u0000${agent ?? ''}`).digest('base64url').slice(0, 22);
           const id = `${feedKey}\u0000${hash}`;
           if (written.has(id)) continue;
           if (written.size < MAX_WRITTEN_PER_DAY) written.add(id);
           visits.push({ day, feedKey, readerHash: hash });
         } else {
-          const key = `${feedKey}\u0000${formats[i]}\u0000${kind.client}`;
+          const key = `${feedKey}\u0000${format}\u0000${kind.client}`;
           const row = aggregators.get(key);
           if (row) {
             row.subscribers = Math.max(row.subscribers, kind.subscribers);
-            row.requests += 1;
+            row.requests += count;
           } else {
-            aggregators.set(key, { day, feedKey, format: formats[i]!, client: kind.client, subscribers: kind.subscribers, requests: 1 });
+            aggregators.set(key, { day, feedKey, format, client: kind.client, subscribers: kind.subscribers, requests: count });
           }
         }
       }
-      this.deps.metrics.readerRequests.inc({ kind: 'counted' }, keys.length - robots);
+      if (counted > 0) this.deps.metrics.readerRequests.inc({ kind: 'counted' }, counted);
       if (robots > 0) this.deps.metrics.readerRequests.inc({ kind: 'robot' }, robots);
       await writeReaderBatch(this.deps.db, { visits, aggregators: [...aggregators.values()] });
     }

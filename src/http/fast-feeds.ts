@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { SnapshotEntry } from '../feed-cache.js';
 import type { FeedRuntime } from '../feed-runtime.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { HTTP_DURATION_BUCKETS, hotHistogramChild, type Metrics } from '../metrics.js';
 import type { FeedFormat } from '../storage/feeds.js';
 import { answerFeedRequest, type FeedAnswer } from './feed-response.js';
 import { readerAddress } from './feed-stats.js';
@@ -53,7 +53,7 @@ function part(value: string | undefined): string {
  * once by answerFeedRequest and reused while that snapshot is current (a changed feed is a new
  * SnapshotEntry object, so the WeakMap drops the old answers with it), headers go to writeHead as a
  * flat array, and the counters are summed locally and added to the prom-client metrics whenever
- * they are read (a scrape sees every request). The latency histogram is still observed per request.
+ * they are read (a scrape sees every request); so is the latency histogram (hotHistogramChild).
  */
 export function createFastFeedListener(
   feeds: FeedRuntime,
@@ -61,7 +61,7 @@ export function createFastFeedListener(
     metrics: Metrics;
     log: Logger;
     /** Reader statistics (issue 7): record() only appends to a buffer, after the response is written. */
-    readers?: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): void };
+    readers?: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void };
     config?: { STATS_TRUST_FORWARDED_FOR: boolean };
   },
   fallback: RequestListener,
@@ -102,8 +102,10 @@ export function createFastFeedListener(
       return previous?.call(this);
     };
   }
-  // Label children bound once: observe() on a child skips hashing the label set on every request.
-  const durations = { GET: metrics.httpDuration.labels('GET', ROUTE_LABEL), HEAD: metrics.httpDuration.labels('HEAD', ROUTE_LABEL) };
+  const durations = {
+    GET: hotHistogramChild(metrics.httpDuration, HTTP_DURATION_BUCKETS, { method: 'GET', route: ROUTE_LABEL }),
+    HEAD: hotHistogramChild(metrics.httpDuration, HTTP_DURATION_BUCKETS, { method: 'HEAD', route: ROUTE_LABEL }),
+  };
   // Request ids: a random per-process prefix and a counter, unique across instances and far cheaper
   // than a UUID per request.
   const idPrefix = randomUUID().slice(0, 8);
@@ -147,7 +149,7 @@ export function createFastFeedListener(
         res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
         if (readers !== undefined) {
-          readers.record(path!.slug, path!.format, readerAddress(req.socket.remoteAddress, headers['x-forwarded-for'], trustForwarded), headers['user-agent']);
+          readers.record(path!.slug, path!.format, readerAddress(req.socket.remoteAddress, headers['x-forwarded-for'], trustForwarded), headers['user-agent'], req.socket);
         }
         hits += 1;
         if (answer.status === 304) notModified += 1;
@@ -156,7 +158,7 @@ export function createFastFeedListener(
         if (counter === undefined) requests.set(key, (counter = { method, status: answer.statusLabel, count: 0 }));
         counter.count += 1;
         const seconds = (performance.now() - started) / 1000;
-        durations[method].observe(seconds);
+        durations[method](seconds);
         if (logHits) log.debug({ requestId, method, path: url, status: answer.status, durationMs: seconds * 1000 }, 'request');
         return;
       }

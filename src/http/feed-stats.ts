@@ -85,7 +85,7 @@ export function readerAddress(socketAddress: string | undefined, forwardedFor: s
  * Middleware counting answered feed requests (200/304) that reach the router — the fast path counts
  * its own. Recording only appends to the recorder's buffer, after the response is ready.
  */
-export function recordFeedReaders(deps: Deps, readers: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): void }): MiddlewareHandler {
+export function recordFeedReaders(deps: Deps, readers: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void }): MiddlewareHandler {
   return async (c, next) => {
     await next();
     const status = c.res.status;
@@ -95,6 +95,6 @@ export function recordFeedReaders(deps: Deps, readers: { record(feedKey: string,
     if (!match) return;
     const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
     const address = readerAddress(incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), deps.config.STATS_TRUST_FORWARDED_FOR);
-    readers.record(match[1]!, match[2]!, address, c.req.header('user-agent'));
+    readers.record(match[1]!, match[2]!, address, c.req.header('user-agent'), incoming?.socket);
   };
 }

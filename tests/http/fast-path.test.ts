@@ -109,4 +109,32 @@ describe('feed fast path', () => {
     const line = metrics.split('\n').find((l) => l.startsWith('syndicate_http_requests_total{') && l.includes('route="/feeds/:file"') && l.includes('status="200"') && l.includes('method="GET"'));
     expect(Number(line?.split(' ').pop())).toBeGreaterThan(0);
   });
+
+  it('every fast-path answer is in the latency histogram: _count grows by exactly the requests made, in the text and JSON outputs', async () => {
+    const series = (text: string, suffix: string, extra = '') =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`syndicate_http_request_duration_seconds_${suffix}{`) && l.includes('route="/feeds/:file"') && l.includes('method="HEAD"') && l.includes(extra))
+          ?.split(' ')
+          .pop() ?? 'NaN',
+      );
+    const scrape = async () => (await get(service.port, '/metrics', 'GET', {})).body.toString('utf8');
+    await get(service.port, path, 'HEAD', {});
+    const before = await scrape();
+    for (let i = 0; i < 25; i++) await get(service.port, path, 'HEAD', {});
+    const after = await scrape();
+    expect(series(after, 'count') - series(before, 'count')).toBe(25);
+    expect(series(after, 'bucket', 'le="+Inf"') - series(before, 'bucket', 'le="+Inf"')).toBe(25);
+    expect(series(after, 'sum')).toBeGreaterThan(series(before, 'sum'));
+    // Buckets stay cumulative: each bound holds at least the one below it.
+    const buckets = after.split('\n').filter((l) => l.startsWith('syndicate_http_request_duration_seconds_bucket{') && l.includes('route="/feeds/:file"') && l.includes('method="HEAD"'));
+    const values = buckets.map((l) => Number(l.split(' ').pop()));
+    expect(values.length).toBe(13);
+    for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i - 1]!);
+    const json = await service.deps.metrics.httpDuration.get();
+    const count = json.values.find((v) => v.metricName === 'syndicate_http_request_duration_seconds_count' && v.labels.method === 'HEAD' && v.labels.route === '/feeds/:file');
+    expect(count?.value).toBe(series(after, 'count'));
+  });
 });
+

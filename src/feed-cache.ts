@@ -40,7 +40,11 @@ export class SnapshotCache {
   }
 
   get(feedKey: string, format: FeedFormat): SnapshotEntry | undefined {
-    const key = SnapshotCache.key(feedKey, format);
+    return this.getByKey(SnapshotCache.key(feedKey, format));
+  }
+
+  /** get() by a key made once with SnapshotCache.key: the hot path keeps it per path, saving a concatenation and a hash per request. */
+  getByKey(key: string): SnapshotEntry | undefined {
     const entry = this.entries.get(key);
     if (entry !== undefined) this.used.add(entry);
     return entry;

@@ -19,6 +19,7 @@ const MAX_WRITTEN_PER_DAY = 500_000;
 
 type Kind = AggregatorFetch | 'robot' | 'reader';
 
+
 /** Requests from one client for one feed since the last drain. */
 interface Tally {
   feedKey: string;
@@ -44,8 +45,9 @@ interface Tally {
  */
 export class ReaderStats {
   private tallies = new Map<string, Tally>();
-  private generation = 0;
+  /** A connection's last tally (a WeakMap, not a property: adding properties to sockets slows every socket operation). */
   private readonly lastOnConnection = new WeakMap<object, Tally>();
+  private generation = 0;
   private dropped = 0;
   private readonly kinds = new Map<string, Kind>();
   private readonly salts = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startService, type Service } from '../../src/service.js';
@@ -12,9 +12,9 @@ interface Answer {
   body: Buffer;
 }
 
-function get(port: number, path: string, method: string, headers: Record<string, string>): Promise<Answer> {
+function get(port: number, path: string, method: string, headers: Record<string, string>, agent?: Agent | false): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers, ...(agent !== undefined ? { agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -135,6 +135,35 @@ describe('feed fast path', () => {
     const json = await service.deps.metrics.httpDuration.get();
     const count = json.values.find((v) => v.metricName === 'syndicate_http_request_duration_seconds_count' && v.labels.method === 'HEAD' && v.labels.route === '/feeds/:file');
     expect(count?.value).toBe(series(after, 'count'));
+  });
+
+  it('one keep-alive connection changing what it asks gets the answer a fresh connection gets, each time', async () => {
+    const first = await get(service.port, path, 'GET', { 'accept-encoding': 'gzip' }, false);
+    const etag = first.headers.find(([k]) => k === 'etag')![1];
+    const sequence: [string, Record<string, string>][] = [
+      ['GET', { 'accept-encoding': 'gzip' }],
+      ['GET', { 'accept-encoding': 'gzip' }],
+      ['GET', { 'accept-encoding': 'gzip', 'if-none-match': etag }],
+      ['GET', { 'accept-encoding': 'gzip', 'if-none-match': etag }],
+      ['GET', { 'accept-encoding': 'br', 'if-none-match': etag }],
+      ['HEAD', { 'accept-encoding': 'gzip' }],
+      ['GET', {}],
+      ['GET', { 'accept-encoding': 'gzip', 'if-none-match': '"other"' }],
+      ['GET', { 'accept-encoding': 'gzip' }],
+    ];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    agent.on('free', (socket) => sockets.add(socket));
+    try {
+      for (const [method, headers] of sequence) {
+        const kept = await get(service.port, path, method, headers, agent);
+        const fresh = await get(service.port, path, method, headers, false);
+        expect(comparable(kept), `${method} ${JSON.stringify(headers)}`).toEqual(comparable(fresh));
+      }
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

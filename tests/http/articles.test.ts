@@ -292,6 +292,30 @@ describe('batches', () => {
     expect([...categoriesAfter.keys()]).toEqual([...categoriesBefore.keys()]);
   });
 
+  it('a large batch with errors far apart is all-or-nothing, errors in request order; mended, it is stored with results in request order', async () => {
+    // Ids sort differently from the request order (rows are written in externalId order).
+    const batch = articleBatch(260, 'chunked', (i) => ({ externalId: `chunked-${String((i * 37) % 260).padStart(3, '0')}`, categories: ['Chunked'] }));
+    batch[3] = { ...batch[3]!, title: '' };
+    batch[140] = { ...batch[140]!, url: 'ftp://nope.example' };
+    batch[259] = { ...batch[259]!, externalId: batch[7]!.externalId };
+    const answer = await post({ articles: batch });
+    expectProblem(answer, 422, ['articles.3.title', 'articles.140.url', 'articles.259.externalId']);
+    expect(errorPaths(answer)).toEqual(['articles.3.title', 'articles.140.url', 'articles.259.externalId']);
+    expect(answer.body.errors[2].message).toContain('articles.7');
+    expect((await categoryCounts()).has('chunked')).toBe(false);
+    expect((await get(batch[0]!.externalId as string)).status).toBe(404);
+
+    batch[3] = { ...batch[3]!, title: 'Mended' };
+    batch[140] = { ...batch[140]!, url: 'https://news.example.co.uk/mended' };
+    batch[259] = { ...batch[259]!, externalId: 'chunked-extra' };
+    const stored = await post({ articles: batch });
+    expect(stored.status, stored.text.slice(0, 300)).toBe(200);
+    expect(stored.body.counts).toEqual({ created: 260, updated: 0, unchanged: 0 });
+    // Results come back in request order, whatever order they were written in.
+    expect((stored.body.results as { index: number; externalId: string }[]).map((r) => r.externalId)).toEqual(batch.map((a) => a.externalId));
+    expect((await categoryCounts()).get('chunked')?.articleCount).toBe(260);
+  });
+
   it('a wrong-typed article inside a batch is named by its index', async () => {
     const answer = await post({ articles: [articleInput({ externalId: 'typed-ok' }), 'not an article', articleInput({ externalId: 'typed-2', categories: [] })] });
     expectProblem(answer, 422, ['articles.1', 'articles.2.categories']);

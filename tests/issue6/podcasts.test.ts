@@ -219,6 +219,18 @@ describe('podcasts', () => {
     expectProblem(zero, 422, ['podcast.episode', 'podcast.episodeType']);
   });
 
+  it('a podcast rule broken by one article of a large batch stores none of it', async () => {
+    // 150 articles; the bad one sorts last by externalId (zz-…), after the rows it would follow.
+    const articles = Array.from({ length: 150 }, (_, i) =>
+      articleInput({ externalId: `bulk-ep-${String(i).padStart(3, '0')}`, categories: ['World'], publishedAt: '2026-11-21T08:00:00Z' }),
+    );
+    articles[20] = articleInput({ externalId: 'zz-bulk-ep-bad', categories: ['Briefing'], enclosures: [audio('bulk-bad', 0)] });
+    const batch = await send(t.app, 'POST', '/api/v1/articles', { body: { articles } });
+    expectProblem(batch, 422, ['articles.20.enclosures.0.length']);
+    expect((await send(t.app, 'GET', '/api/v1/articles/bulk-ep-000')).status).toBe(404);
+    expect((await send(t.app, 'GET', '/api/v1/articles/bulk-ep-149')).status).toBe(404);
+  });
+
   it('an upstream source feeding a podcast category skips episodes of unknown size (recorded on the source), keeps the rest', async () => {
     const server = await startUpstreamServer();
     try {

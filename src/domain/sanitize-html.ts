@@ -161,10 +161,14 @@ function dropEmptyElement(frame: sanitizeHtml.IFrame): boolean | 'excludeTag' {
   return false;
 }
 
+const LINK_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:', 'mailto:', 'tel:']);
+const IMAGE_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:', 'data:']);
+const WEB_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
+
 function allowedSchemes(tagName: string, attr: string): ReadonlySet<string> {
-  if (tagName === 'a' && attr === 'href') return new Set(['http:', 'https:', 'mailto:', 'tel:']);
-  if (tagName === 'img' && attr === 'src') return new Set(['http:', 'https:', 'data:']);
-  return new Set(['http:', 'https:']);
+  if (tagName === 'a' && attr === 'href') return LINK_SCHEMES;
+  if (tagName === 'img' && attr === 'src') return IMAGE_SCHEMES;
+  return WEB_SCHEMES;
 }
 
 /**
@@ -175,8 +179,14 @@ function allowedSchemes(tagName: string, attr: string): ReadonlySet<string> {
  * is the parser's own serialisation, so the browser reads the URL we checked.
  */
 function resolveUrl(value: string, baseUrl: string, schemes: ReadonlySet<string>): string | null {
-  if (value.trim() === '' || !URL.canParse(value, baseUrl)) return null;
-  const url = new URL(value, baseUrl);
+  if (value.trim() === '') return null;
+  let url: URL;
+  try {
+    // One parse (canParse and then new URL parsed every link twice); a URL that fails is rare.
+    url = new URL(value, baseUrl);
+  } catch {
+    return null;
+  }
   if (!schemes.has(url.protocol)) return null;
   if (url.protocol === 'data:' && !DATA_IMAGE.test(url.href)) return null;
   return url.href;
@@ -189,7 +199,7 @@ function resolveUrl(value: string, baseUrl: string, schemes: ReadonlySet<string>
  */
 function resolveSrcset(value: string, baseUrl: string): string {
   const candidates: string[] = [];
-  const schemes = new Set(['http:', 'https:']);
+  const schemes = WEB_SCHEMES;
   let rest = value;
   for (;;) {
     rest = rest.replace(/^[\s,]+/, '');

@@ -95,11 +95,9 @@ end
       value: peakAll,
       unit: 'MB',
       runs: allRss.map((v) => Math.round(v * 10) / 10),
-      ratio: peakAll / 200,
-      ratioLabel: 'of 200 MB',
-      target: '≤ 200 MB',
-      pass: peakAll <= 200,
-      note: `${Math.round(median(allRuns))} req/s`,
+      // Beyond the issue's scenario (its target is the hot feed above): a reference for FEED_CACHE_MAX_BYTES.
+      pass: null,
+      note: `${Math.round(median(allRuns))} req/s; reference row, no target`,
     });
   } finally {
     await service.stop();

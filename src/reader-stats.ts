@@ -34,14 +34,15 @@ interface Tally {
 /**
  * Who reads what, counted without slowing the serving path. record() adds one to a tally per client
  * and feed: no hashing of the address, no I/O, and for a connection asking for the same feed again
- * (a keep-alive poller, a CDN edge) not even a map lookup. A timer drains the tallies in a batch —
+ * (a keep-alive poller, a CDN edge) no key to build, only its remembered tally to compare. A timer drains the tallies in a batch —
  * classifying User-Agents, hashing address + User-Agent with the day's salt — and writes the batch. A
  * raw address never leaves this process's memory and stays there only until the next drain (at most
  * STATS_FLUSH_INTERVAL_MS).
  *
  * Measured (bench/, 304s at ~50,000 requests/s): buffering every request (four array pushes) and
  * classifying each at drain time cost 3–7 µs of CPU per request, mostly the collector promoting
- * arrays of a million references; a tally costs well under 1 µs.
+ * arrays of a million references; record() with a tally showed 0.02 µs of self time per request in
+ * a CPU profile of the same load.
  */
 export class ReaderStats {
   private tallies = new Map<string, Tally>();

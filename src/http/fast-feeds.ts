@@ -43,7 +43,7 @@ interface LastRequest {
   entry: SnapshotEntry;
   method: string;
   acceptEncoding: string | undefined;
-  ifNoneMatch: string | string[] | undefined;
+  ifNoneMatch: string | undefined;
   ifModifiedSince: string | undefined;
   answer: PreparedAnswer;
 }
@@ -73,7 +73,7 @@ export function createFastFeedListener(
   deps: {
     metrics: Metrics;
     log: Logger;
-    /** Reader statistics (issue 7): record() only appends to a buffer, after the response is written. */
+    /** Reader statistics (issue 7): record() adds to a tally, after the response is written. */
     readers?: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void };
     config?: { STATS_TRUST_FORWARDED_FOR: boolean };
   },

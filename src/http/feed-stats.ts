@@ -83,7 +83,7 @@ export function readerAddress(socketAddress: string | undefined, forwardedFor: s
 
 /**
  * Middleware counting answered feed requests (200/304) that reach the router — the fast path counts
- * its own. Recording only appends to the recorder's buffer, after the response is ready.
+ * its own. Recording only adds to a tally in memory, after the response is ready.
  */
 export function recordFeedReaders(deps: Deps, readers: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void }): MiddlewareHandler {
   return async (c, next) => {

@@ -124,6 +124,23 @@ interface Measured extends WrkResult {
   cpuUsPerRequest: number;
 }
 
+/** Waits (at most 3 s) until no server under test used more than 2 ms of CPU in the last 100 ms. */
+async function settle(rows: ServeRow[]): Promise<void> {
+  const total = async () => {
+    let sum = 0;
+    for (const row of rows) sum += await cpuSecondsOfGroup(row.pgid);
+    return sum;
+  };
+  const deadline = performance.now() + 3000;
+  let last = await total();
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await total();
+    if (now - last <= 0.002) return;
+    last = now;
+  }
+}
+
 async function probe(row: ServeRow, ctx: BenchContext): Promise<{ gzipBytes: number; identityBytes: number }> {
   const res = await httpRequest(`${row.base}${HOT_PATH}`, { headers: { 'accept-encoding': 'gzip' } });
   if (res.status !== 200 || res.headers['content-encoding'] !== 'gzip') throw new Error(`${row.label}: expected a gzip 200, got ${res.status} ${String(res.headers['content-encoding'])}`);
@@ -182,10 +199,18 @@ export async function runServe(ctx: BenchContext, hot: HotService, which: { serv
 
     const results = new Map<string, Measured[]>();
     for (let run = 0; run < options.runs; run++) {
-      // Rotate the order run by run, so no row always goes first (or right after the slow one).
-      const order = rows.map((_, i) => rows[(i + run) % rows.length]!);
+      // Rotate the order run by run, so no row always goes first; ours and B, the pair a target
+      // compares, always run back to back (in alternating order), so a slow spell of the machine
+      // tends to fall on both.
+      const others = rows.filter((r) => r.key !== 'ours' && r.key !== 'B');
+      const pair = rows.filter((r) => r.key === 'ours' || r.key === 'B');
+      if (run % 2 === 1) pair.reverse();
+      const units: ServeRow[][] = [...others.map((r) => [r]), pair];
+      const order = units.map((_, i) => units[(i + run) % units.length]!).flat();
       for (const conditional of kinds) {
         for (const row of order) {
+          // C keeps rendering the requests in flight when wrk stops; no run starts on a busy core.
+          await settle(rows);
           const cpuBefore = await cpuSecondsOfGroup(row.pgid);
           const w = await runWrk(wrkOptions(row, conditional));
           const r: Measured = { ...w, cpuUsPerRequest: ((await cpuSecondsOfGroup(row.pgid)) - cpuBefore) * 1e6 / Math.max(1, w.requests) };

@@ -138,7 +138,8 @@ export function hotHistogramChild<T extends string>(histogram: Histogram<T>, bou
     return found && typeof found.bucketValues === 'object' && typeof found.sum === 'number' && typeof found.count === 'number' ? found : undefined;
   };
   histogram.zero(labels);
-  if (!series() || bounds.some((b) => typeof series()!.bucketValues[b] !== 'number')) {
+  const initial = series();
+  if (!initial || bounds.some((b) => typeof initial.bucketValues[b] !== 'number')) {
     return (seconds) => histogram.observe(labels, seconds);
   }
   const counts = new Float64Array(bounds.length);

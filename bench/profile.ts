@@ -1,12 +1,13 @@
 /**
  * npm run bench:profile is not a script (package.json is not ours to change); run it as
- *   npx tsx bench/profile.ts [--scenario=serve|revalidate|ingest] [--duration=10]
+ *   npx tsx bench/profile.ts [--scenario=serve|revalidate|ingest] [--duration=10] [--batches=4]
  *
  * Starts our service under `node --cpu-prof` (pinned like the bench), drives one load, stops it
  * and prints where the CPU time went: self time by function, and by file (node internals, our
  * code, dependencies). The .cpuprofile is kept (path printed) for Chrome DevTools / speedscope.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { join } from 'node:path';
 import type { BenchContext } from './lib/context.js';
 import { SCENARIOS } from './lib/context.js';
@@ -28,6 +29,18 @@ interface ProfileNode {
   children?: number[];
 }
 
+// dist/main.js is one esbuild bundle; without its source map every frame would read "dist/main.js".
+const sourceMaps = new Map<string, SourceMap | null>();
+function originalUrl(url: string, line: number, column: number): string {
+  if (!url.startsWith('file://') || !url.endsWith('.js')) return url;
+  const mapFile = `${url.slice('file://'.length)}.map`;
+  if (!sourceMaps.has(mapFile)) sourceMaps.set(mapFile, existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8'))) : null);
+  const entry = sourceMaps.get(mapFile)?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
+  if (!entry?.originalSource) return url;
+  const source = entry.originalSource.replace(/^(\.\.\/)+/, `file://${ROOT}/`).replace(/^file:\/\/.*?\/node_modules\//, `file://${ROOT}/node_modules/`);
+  return `${source}#${(entry.originalLine ?? 0) + 1}`;
+}
+
 export function summariseProfile(file: string, top = 30): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] };
   const total = profile.samples.length;
@@ -36,7 +49,11 @@ export function summariseProfile(file: string, top = 30): string {
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
     if (!hits) continue;
-    const url = node.callFrame.url.replace(`file://${ROOT}/`, '');
+    const frame = node.callFrame as ProfileNode['callFrame'] & { columnNumber?: number };
+    const mapped = originalUrl(frame.url, frame.lineNumber, frame.columnNumber ?? 0);
+    const [mappedUrl, mappedLine] = mapped.split('#');
+    if (mappedLine) frame.lineNumber = Number(mappedLine) - 1;
+    const url = mappedUrl!.replace(`file://${ROOT}/`, '');
     const name = `${node.callFrame.functionName || '(anonymous)'}  ${url ? `${url}:${node.callFrame.lineNumber + 1}` : ''}`;
     self.set(name, (self.get(name) ?? 0) + hits);
     const group = !url
@@ -64,7 +81,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     options: {
       quick: true, only: new Set(SCENARIOS), durationSec: duration, runs: 1, connections: 32, archiveArticles: 0, archiveCategories: 0,
-      freshnessCount: 0, ingestBatches: 4, serveDb: (await postgresAvailable()) ? 'postgres' : 'pglite', startupRuns: 1,
+      freshnessCount: 0, ingestBatches: Number(flags.get('batches') || 4), serveDb: (await postgresAvailable()) ? 'postgres' : 'pglite', startupRuns: 1,
     },
     placement,
     report: new Report(),

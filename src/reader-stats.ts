@@ -19,6 +19,9 @@ const MAX_WRITTEN_PER_DAY = 500_000;
 
 type Kind = AggregatorFetch | 'robot' | 'reader';
 
+/** A tally as callers hold it: counted again through countAgain(), never changed directly. */
+export type ReaderTally = Readonly<Tally>;
+
 
 /** Requests from one client for one feed since the last drain. */
 interface Tally {
@@ -66,30 +69,36 @@ export class ReaderStats {
   record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void {
     if (connection !== undefined) {
       const last = this.lastOnConnection.get(connection);
-      if (
-        last !== undefined &&
-        last.generation === this.generation &&
-        last.feedKey === feedKey &&
-        last.format === format &&
-        last.address === address &&
-        last.agent === userAgent
-      ) {
-        last.count += 1;
-        return;
-      }
+      if (last !== undefined && last.feedKey === feedKey && last.format === format && last.address === address && last.agent === userAgent && this.countAgain(last)) return;
     }
+    const tally = this.count(feedKey, format, address, userAgent);
+    if (connection !== undefined && tally !== null) this.lastOnConnection.set(connection, tally);
+  }
+
+  /**
+   * Counts one request and returns the tally it went to (null when the tally limit dropped it), for a
+   * caller that remembers it per connection and counts the same client again with countAgain().
+   */
+  count(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): ReaderTally | null {
     const key = `${feedKey}\u0000${format}\u0000${address ?? ''}\u0000${userAgent ?? ''}`;
     let tally = this.tallies.get(key);
     if (tally === undefined) {
       if (this.tallies.size >= MAX_TALLIES) {
         this.dropped += 1;
-        return;
+        return null;
       }
       tally = { feedKey, format, address, agent: userAgent, count: 0, generation: this.generation };
       this.tallies.set(key, tally);
     }
     tally.count += 1;
-    if (connection !== undefined) this.lastOnConnection.set(connection, tally);
+    return tally;
+  }
+
+  /** Counts one more request on a tally count() returned; false (nothing counted) when a drain has taken it since. */
+  countAgain(tally: ReaderTally): boolean {
+    if (tally.generation !== this.generation) return false;
+    (tally as Tally).count += 1;
+    return true;
   }
 
   start(): void {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { HTTP_DURATION_BUCKETS, hotHistogramChild, type Metrics } from '../metrics.js';
 import type { FeedFormat } from '../storage/feeds.js';
 import { answerFeedRequest, type FeedAnswer } from './feed-response.js';
+import type { ReaderTally } from '../reader-stats.js';
 import { readerAddress } from './feed-stats.js';
 
 /** Exactly `/feeds/{slug}.{rss|atom|json}` with no query string: the canonical, pre-rendered feeds. */
@@ -38,14 +39,26 @@ function prepare(answer: FeedAnswer): PreparedAnswer {
   return { status: answer.status, statusLabel: answer.status === 304 ? '304' : '200', headers, body: answer.body };
 }
 
-/** A connection's last fast-path request and its answer. */
+interface FeedPath {
+  slug: string;
+  format: FeedFormat;
+  cacheKey: string;
+}
+
+/** A connection's last fast-path request, its answer and the reader tally it was counted in. */
 interface LastRequest {
+  url: string;
+  path: FeedPath;
   entry: SnapshotEntry;
   method: string;
   acceptEncoding: string | undefined;
   ifNoneMatch: string | undefined;
   ifModifiedSince: string | undefined;
+  userAgent: string | undefined;
+  /** Only read when X-Forwarded-For is trusted (it is then the reader's address). */
+  forwardedFor: string | string[] | undefined;
   answer: PreparedAnswer;
+  tally: ReaderTally | null;
 }
 
 /** Distinguishes an absent header from an empty one (answerFeedRequest treats them differently). */
@@ -64,17 +77,21 @@ function part(value: string | undefined): string {
  * SnapshotEntry object, so the WeakMap drops the old answers with it), headers go to writeHead as a
  * flat array, and the counters are summed locally and added to the prom-client metrics whenever
  * they are read (a scrape sees every request); so is the latency histogram (hotHistogramChild).
- * Each connection remembers its last request and answer, so a keep-alive poller repeating itself
- * (a CDN edge, an aggregator) costs a few comparisons instead of a shape key; the memo holds at
- * most one snapshot per open connection and goes with the connection.
+ * Each connection remembers its last request, its answer and the reader tally it was counted in, so
+ * a keep-alive poller repeating itself (a CDN edge, an aggregator) costs a few string comparisons:
+ * no path parse, no shape key, no tally key, one WeakMap lookup. The memo holds at most one
+ * snapshot per open connection and goes with the connection.
  */
 export function createFastFeedListener(
   feeds: FeedRuntime,
   deps: {
     metrics: Metrics;
     log: Logger;
-    /** Reader statistics (issue 7): record() adds to a tally, after the response is written. */
-    readers?: { record(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined, connection?: object): void };
+    /** Reader statistics (issue 7): each answered request adds one to a tally in memory (no I/O). */
+    readers?: {
+      count(feedKey: string, format: string, address: string | undefined, userAgent: string | undefined): ReaderTally | null;
+      countAgain(tally: ReaderTally): boolean;
+    };
     config?: { STATS_TRUST_FORWARDED_FOR: boolean };
   },
   fallback: RequestListener,
@@ -85,7 +102,7 @@ export function createFastFeedListener(
   // second the log line would cost more than the answer (metrics still count every request).
   const logHits = log.isLevelEnabled('debug');
   const cacheControl = feeds.cacheControl;
-  const paths = new Map<string, { slug: string; format: FeedFormat; cacheKey: string } | null>();
+  const paths = new Map<string, FeedPath | null>();
   const answers = new WeakMap<SnapshotEntry, Map<string, PreparedAnswer>>();
   // Keyed by socket rather than a property on it: measured, adding properties to sockets slowed every request.
   const lastRequest = new WeakMap<object, LastRequest>();
@@ -137,63 +154,83 @@ export function createFastFeedListener(
     return parsed;
   };
 
+  /** The answer to a request the connection's last request does not match; remembers it on the connection. */
+  const answerAnew = (socket: object, url: string, path: FeedPath, entry: SnapshotEntry, request: Omit<LastRequest, 'url' | 'path' | 'entry' | 'answer' | 'tally'>, address: () => string | undefined): LastRequest => {
+    const { method, acceptEncoding, ifNoneMatch, ifModifiedSince } = request;
+    const shape = `${method}\u0000${part(acceptEncoding)}\u0000${part(ifNoneMatch)}\u0000${part(ifModifiedSince)}`;
+    let shapes = answers.get(entry);
+    let answer = shapes?.get(shape);
+    if (answer === undefined) {
+      answer = prepare(answerFeedRequest(entry, { method, acceptEncoding, ifNoneMatch, ifModifiedSince }, cacheControl));
+      if (shapes === undefined) answers.set(entry, (shapes = new Map()));
+      if (shapes.size < MAX_SHAPES_PER_ENTRY) shapes.set(shape, answer);
+    }
+    const tally = readers === undefined ? null : readers.count(path.slug, path.format, address(), request.userAgent);
+    const last: LastRequest = { url, path, entry, ...request, answer, tally };
+    lastRequest.set(socket, last);
+    return last;
+  };
+
   return (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method;
     const url = req.url;
     if ((method === 'GET' || method === 'HEAD') && url !== undefined && url.startsWith('/feeds/')) {
-      const path = parsePath(url);
-      const entry = path ? feeds.cache.getByKey(path.cacheKey) : undefined;
-      if (entry) {
-        const started = performance.now();
-        const headers = req.headers;
-        const acceptEncoding = headers['accept-encoding'];
-        const ifNoneMatch = headers['if-none-match'];
-        const ifModifiedSince = headers['if-modified-since'];
-        const socket = req.socket;
-        // A keep-alive client asks the same thing again and again: compare with its last request first
-        // (identity checks) before building and hashing a shape key.
-        const last = lastRequest.get(socket);
-        let answer: PreparedAnswer | undefined;
-        if (
-          last !== undefined &&
-          last.entry === entry &&
-          last.method === method &&
-          last.acceptEncoding === acceptEncoding &&
-          last.ifNoneMatch === ifNoneMatch &&
-          last.ifModifiedSince === ifModifiedSince
-        ) {
-          answer = last.answer;
-        } else {
-          const shape = `${method}\u0000${part(acceptEncoding)}\u0000${part(ifNoneMatch)}\u0000${part(ifModifiedSince)}`;
-          let shapes = answers.get(entry);
-          answer = shapes?.get(shape);
-          if (answer === undefined) {
-            answer = prepare(answerFeedRequest(entry, { method, acceptEncoding, ifNoneMatch, ifModifiedSince }, cacheControl));
-            if (shapes === undefined) answers.set(entry, (shapes = new Map()));
-            if (shapes.size < MAX_SHAPES_PER_ENTRY) shapes.set(shape, answer);
-          }
-          lastRequest.set(socket, { entry, method, acceptEncoding, ifNoneMatch, ifModifiedSince, answer });
+      const started = performance.now();
+      const headers = req.headers;
+      const acceptEncoding = headers['accept-encoding'];
+      const ifNoneMatch = headers['if-none-match'];
+      const ifModifiedSince = headers['if-modified-since'];
+      const userAgent = headers['user-agent'];
+      const forwardedFor = trustForwarded ? headers['x-forwarded-for'] : undefined;
+      const socket = req.socket;
+      // A keep-alive client asks the same thing again and again: compare with its last request first
+      // (string and identity checks) before parsing the path or building and hashing a shape key.
+      let last = lastRequest.get(socket);
+      let counted = false;
+      if (
+        last !== undefined &&
+        last.url === url &&
+        last.method === method &&
+        last.acceptEncoding === acceptEncoding &&
+        last.ifNoneMatch === ifNoneMatch &&
+        last.ifModifiedSince === ifModifiedSince &&
+        last.userAgent === userAgent &&
+        last.forwardedFor === forwardedFor &&
+        feeds.cache.getByKey(last.path.cacheKey) === last.entry
+      ) {
+        counted = last.tally !== null && readers!.countAgain(last.tally);
+      } else {
+        const path = parsePath(url);
+        const entry = path ? feeds.cache.getByKey(path.cacheKey) : undefined;
+        if (path === null || entry === undefined) {
+          fallback(req, res);
+          return;
         }
-        const incomingId = headers['x-request-id'];
-        const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : `${idPrefix}-${(++idCounter).toString(36)}`;
-        // writeHead serialises the headers at once and keeps no reference: the array is reused.
-        answer.headers[answer.headers.length - 1] = requestId;
-        res.writeHead(answer.status, answer.headers);
-        res.end(answer.body);
-        if (readers !== undefined) {
-          readers.record(path!.slug, path!.format, readerAddress(socket.remoteAddress, headers['x-forwarded-for'], trustForwarded), headers['user-agent'], socket);
-        }
-        hits += 1;
-        if (answer.status === 304) notModified += 1;
-        const key = method === 'GET' ? (answer.status === 304 ? 'GET 304' : 'GET 200') : answer.status === 304 ? 'HEAD 304' : 'HEAD 200';
-        let counter = requests.get(key);
-        if (counter === undefined) requests.set(key, (counter = { method, status: answer.statusLabel, count: 0 }));
-        counter.count += 1;
-        const seconds = (performance.now() - started) / 1000;
-        durations[method](seconds);
-        if (logHits) log.debug({ requestId, method, path: url, status: answer.status, durationMs: seconds * 1000 }, 'request');
-        return;
+        const request = { method, acceptEncoding, ifNoneMatch, ifModifiedSince, userAgent, forwardedFor };
+        last = answerAnew(socket, url, path, entry, request, () => readerAddress(socket.remoteAddress, forwardedFor, trustForwarded));
+        counted = true;
       }
+      const answer = last.answer;
+      const incomingId = headers['x-request-id'];
+      const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : `${idPrefix}-${(++idCounter).toString(36)}`;
+      // writeHead serialises the headers at once and keeps no reference: the array is reused.
+      answer.headers[answer.headers.length - 1] = requestId;
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      // A drain took the remembered tally since the last request: count this one in a new tally.
+      if (!counted && readers !== undefined) {
+        last.tally = readers.count(last.path.slug, last.path.format, readerAddress(socket.remoteAddress, forwardedFor, trustForwarded), userAgent);
+      }
+      hits += 1;
+      if (answer.status === 304) notModified += 1;
+      const key = method === 'GET' ? (answer.status === 304 ? 'GET 304' : 'GET 200') : answer.status === 304 ? 'HEAD 304' : 'HEAD 200';
+      let counter = requests.get(key);
+      if (counter === undefined) requests.set(key, (counter = { method, status: answer.statusLabel, count: 0 }));
+      counter.count += 1;
+      const seconds = (performance.now() - started) / 1000;
+      durations[method](seconds);
+      if (logHits) log.debug({ requestId, method, path: url, status: answer.status, durationMs: seconds * 1000 }, 'request');
+      return;
     }
     fallback(req, res);
   };

@@ -178,6 +178,37 @@ describe('the serving path', () => {
     }
   });
 
+  it('on one keep-alive connection a new User-Agent is a new tally, and a drain between two polls loses no request', async () => {
+    const live = await startLiveApp();
+    try {
+      expect((await send(live.t.app, 'POST', '/api/v1/articles', { body: articleInput({ categories: ['World'] }) })).status).toBe(201);
+      const feedly = (subscribers: number) => `Feedly/1.0 (+http://www.feedly.com/fetcher.html; ${subscribers} subscribers; like FeedFetcher-Google)`;
+      const sockets = new Set<string>();
+      const poll = async (ua: string) => {
+        const res = await fetch(`${live.origin}/feeds/world.rss`, { headers: { 'User-Agent': ua } });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      };
+      live.server.on('connection', (socket: { remotePort?: number }) => sockets.add(String(socket.remotePort)));
+      await poll(feedly(10));
+      await poll(feedly(10));
+      // From here on the feed is answered from memory (the fast path), not by the router.
+      expect(live.t.feeds.cache.get('world', 'rss')).toBeDefined();
+      // The drain takes the tally the connection remembers: the next poll must start a new one.
+      await live.t.realtime.readers.flush();
+      await poll(feedly(10));
+      await poll(feedly(30));
+      await poll(feedly(30));
+      await poll(feedly(10));
+      await live.t.realtime.readers.flush();
+      expect(sockets.size).toBe(1);
+      const rows = await live.t.deps.db.select().from(feedReaderStats);
+      expect(rows).toEqual([expect.objectContaining({ feedKey: 'world', format: 'rss', client: 'Feedly', subscribers: 30, requests: 6 })]);
+    } finally {
+      await live.close();
+    }
+  });
+
   it('a keep-alive connection polling one feed is one tally: a million requests are all counted, and a flood of new clients is capped', async () => {
     const t = await createTestContext();
     try {

@@ -3,15 +3,20 @@
  * README) for each build given and for baseline B, interleaved run by run.
  *
  *   cp dist/main.js /tmp/before.js && <change> && npm run build && cp /tmp/before.js dist/before.js
- *   npx tsx bench/ab.ts dist/before.js dist/main.js [--runs=7] [--duration=3] [--kinds=200,304] [--db=postgres|pglite] [--profile]
+ *   npx tsx bench/ab.ts dist/before.js dist/main.js [--runs=7] [--duration=3] [--kinds=200,304] [--db=postgres|pglite] [--profile] [--gc-every=20]
  *
  * Builds must sit in dist/ (they find migrations/ and node_modules/ from the package root). Each
  * build gets its own database and its own hot feed, so each is asked with its own ETag. --profile
  * writes a .cpuprofile per process under /tmp/syndicate-ab/ for bench/profile.ts-style reading.
  * This is how the fast path's per-request costs were found (metrics, reader counting, memos).
+ * --gc-every=<s> forces a full collection every <s> seconds in every server, B included: V8 drops
+ * optimised code at a major GC ("weak objects") and what it compiles again can be slower, so this
+ * compares the servers after the same major GCs (B alone never needs one: it allocates nothing
+ * that lives).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './lib/context.js';
 import { adminSql } from './lib/pg.js';
@@ -29,6 +34,7 @@ const { values, positionals } = parseArgs({
     kinds: { type: 'string', default: '200,304' },
     db: { type: 'string', default: 'postgres' },
     profile: { type: 'boolean', default: false },
+    'gc-every': { type: 'string', default: '0' },
   },
 });
 if (positionals.length === 0) {
@@ -41,7 +47,9 @@ const duration = Number(values.duration);
 const placement = detectPlacement();
 const postgres = values.db === 'postgres';
 const admin = postgres ? adminSql() : null;
-const profileArgs = (name: string) => (values.profile ? ['--cpu-prof', `--cpu-prof-dir=/tmp/syndicate-ab/${name.replace(/\W/g, '_')}`] : []);
+const gcEveryMs = Number(values['gc-every']) * 1000;
+const gcArgs = gcEveryMs > 0 ? ['--expose-gc', '--import', `${pathToFileURL(join(ROOT, 'bench', 'lib', 'force-gc.mjs')).href}?every=${gcEveryMs}`] : [];
+const profileArgs = (name: string) => [...gcArgs, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=/tmp/syndicate-ab/${name.replace(/\W/g, '_')}`] : [])];
 const ctx = {
   options: { serveDb: postgres ? 'postgres' : 'pglite' },
   placement,

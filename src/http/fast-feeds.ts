@@ -139,8 +139,10 @@ export function createFastFeedListener(
     HEAD: hotHistogramChild(metrics.httpDuration, HTTP_DURATION_BUCKETS, { method: 'HEAD', route: ROUTE_LABEL }),
   };
   // Request ids: a random per-process prefix and a counter, unique across instances and far cheaper
-  // than a UUID per request.
-  const idPrefix = randomUUID().slice(0, 8);
+  // than a UUID per request. 5 + 1 + up to 6 base-36 digits (2 billion requests) stays under V8's
+  // 13 characters for a flat string: a longer one is a two-part string that Node's header check
+  // (a regex) must first copy, measured at ~75 ns more per request.
+  const idPrefix = randomUUID().slice(0, 5);
   let idCounter = 0;
 
   const parsePath = (url: string) => {

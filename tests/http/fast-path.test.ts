@@ -105,6 +105,14 @@ describe('feed fast path', () => {
   it('echoes a sent X-Request-Id and counts every fast-path request in /metrics', async () => {
     const echoed = await get(service.port, path, 'GET', { 'x-request-id': 'fast-123' });
     expect(echoed.headers.find(([k]) => k === 'x-request-id')?.[1]).toBe('fast-123');
+    // Without one (or with a malformed one) each answer gets its own id.
+    const generated = new Set<string>();
+    for (const headers of [{}, {}, { 'x-request-id': 'bad id with spaces' }] as Record<string, string>[]) {
+      const id = (await get(service.port, path, 'GET', headers)).headers.find(([k]) => k === 'x-request-id')?.[1];
+      expect(id).toMatch(/^[\w\-.:]{1,255}$/);
+      generated.add(String(id));
+    }
+    expect(generated.size).toBe(3);
     const metrics = (await get(service.port, '/metrics', 'GET', {})).body.toString('utf8');
     const line = metrics.split('\n').find((l) => l.startsWith('syndicate_http_requests_total{') && l.includes('route="/feeds/:file"') && l.includes('status="200"') && l.includes('method="GET"'));
     expect(Number(line?.split(' ').pop())).toBeGreaterThan(0);

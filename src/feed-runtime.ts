@@ -15,7 +15,7 @@ import {
   loadFeedContent,
   snapshotsChangedSince,
   type FeedFormat,
-  type SnapshotRow,
+  type SnapshotHead,
 } from './storage/feeds.js';
 
 export const SNAPSHOT_CHANNEL = 'syndicate_snapshots';
@@ -60,12 +60,13 @@ export function feedSiteFromConfig(config: Config): FeedSite {
   };
 }
 
-function entryFromRow(row: SnapshotRow, site?: FeedSite): SnapshotEntry {
+function entryFromRow(row: SnapshotHead, site?: FeedSite): SnapshotEntry {
   const hash = row.etag.slice(1, -1);
   return {
     feedKey: row.feedKey,
     format: row.format,
-    bodies: { identity: row.body, gzip: row.bodyGzip, br: row.bodyBrotli },
+    bodies: { gzip: row.bodyGzip, br: row.bodyBrotli },
+    identityLength: row.identityLength,
     etags: { identity: row.etag, gzip: `"${hash}-gz"`, br: `"${hash}-br"` },
     lastModified: row.lastModified,
     lastModifiedHttp: httpDate(row.lastModified),

@@ -1,4 +1,4 @@
-import type { Encoding, SnapshotEntry } from '../feed-cache.js';
+import { identityBody, type Encoding, type SnapshotEntry } from '../feed-cache.js';
 import type { FeedFormat } from '../storage/feeds.js';
 
 export const CONTENT_TYPES: Record<FeedFormat, string> = {
@@ -93,8 +93,12 @@ export function answerFeedRequest(entry: SnapshotEntry, req: FeedRequest, cacheC
     delete headers['Content-Type'];
     return { status: 304, headers, body: null };
   }
+  if (encoding === 'identity') {
+    headers['Content-Length'] = String(entry.identityLength);
+    return { status: 200, headers, body: req.method === 'HEAD' ? null : identityBody(entry) };
+  }
   const body = entry.bodies[encoding];
-  if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
+  headers['Content-Encoding'] = encoding;
   headers['Content-Length'] = String(body.byteLength);
   return { status: 200, headers, body: req.method === 'HEAD' ? null : body };
 }

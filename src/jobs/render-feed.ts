@@ -6,7 +6,7 @@ import { archiveUrls, buildFeedDocument, decideFeedUpdated, feedDigest, newestCh
 import type { FeedDocument } from '../domain/feed-document.js';
 import { feedLinkHeader } from '../domain/websub.js';
 import { loadDeletedEntries, tombstonesExpireAt } from '../storage/tombstones.js';
-import type { Encoding, SnapshotEntry } from '../feed-cache.js';
+import type { Encoding, RenderedSnapshot } from '../feed-cache.js';
 import { renderAtom } from '../render/atom.js';
 import { renderJsonFeed } from '../render/json-feed.js';
 import { renderRss } from '../render/rss.js';
@@ -46,7 +46,7 @@ export async function encodeSnapshot(
   doc: FeedDocument,
   format: FeedFormat,
   meta: { feedKey: string; lastModified: Date; seq?: number },
-): Promise<SnapshotEntry> {
+): Promise<RenderedSnapshot> {
   const identity = Buffer.from(RENDERERS[format](doc), 'utf8');
   const [gz, br] = await Promise.all([
     gzipAsync(identity, { level: 6 }),
@@ -66,6 +66,7 @@ export async function encodeSnapshot(
     feedKey: meta.feedKey,
     format,
     bodies: { identity, gzip: gz, br },
+    identityLength: identity.byteLength,
     etags,
     lastModified,
     lastModifiedHttp: httpDate(lastModified),
@@ -75,7 +76,7 @@ export async function encodeSnapshot(
   };
 }
 
-export function toSnapshotWrite(entry: SnapshotEntry): SnapshotWrite {
+export function toSnapshotWrite(entry: RenderedSnapshot): SnapshotWrite {
   return {
     format: entry.format,
     body: entry.bodies.identity,

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { SnapshotCache, type SnapshotEntry } from '../../src/feed-cache.js';
+import { gzipSync } from 'node:zlib';
+import { SnapshotCache, identityBody, type SnapshotEntry } from '../../src/feed-cache.js';
 
+// `bytes` of gzip (what the cache counts: it keeps no identity body).
 function entry(feedKey: string, bytes: number): SnapshotEntry {
-  const body = new Uint8Array(bytes);
   return {
     feedKey,
     format: 'rss',
-    bodies: { identity: body, gzip: new Uint8Array(0), br: new Uint8Array(0) },
+    bodies: { identity: new Uint8Array(10 * bytes), gzip: new Uint8Array(bytes), br: new Uint8Array(0) },
+    identityLength: 10 * bytes,
     etags: { identity: '"a"', gzip: '"a-gz"', br: '"a-br"' },
     lastModified: new Date(0),
     lastModifiedHttp: new Date(0).toUTCString(),
@@ -16,6 +18,19 @@ function entry(feedKey: string, bytes: number): SnapshotEntry {
 }
 
 describe('SnapshotCache', () => {
+  it('keeps an entry without its identity body, which identityBody() decodes from gzip', () => {
+    const identity = Buffer.from('<rss>…</rss>'.repeat(500));
+    const rendered: SnapshotEntry = { ...entry('z', 0), bodies: { identity, gzip: gzipSync(identity), br: new Uint8Array(3) }, identityLength: identity.byteLength };
+    const cache = new SnapshotCache(1_000_000);
+    cache.set(rendered);
+    const kept = cache.get('z', 'rss')!;
+    expect(kept.bodies.identity).toBeUndefined();
+    expect(cache.size.bytes).toBe(rendered.bodies.gzip.byteLength + 3);
+    expect(Buffer.compare(Buffer.from(identityBody(kept)), identity)).toBe(0);
+    // An entry that still has it (a render) answers from it without decoding.
+    expect(identityBody(rendered)).toBe(identity);
+  });
+
   it('stays within its byte budget, evicting the oldest entry that was not used since', () => {
     const cache = new SnapshotCache(300);
     cache.set(entry('a', 100));

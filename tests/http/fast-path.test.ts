@@ -1,6 +1,8 @@
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
 import { createLogger } from '../../src/log.js';
+import { feedSnapshots } from '../../src/storage/schema.js';
 import { startService, type Service } from '../../src/service.js';
 import { ADMIN_TOKEN, testConfig } from '../helpers/app.js';
 import { articleInput } from '../helpers/builders.js';
@@ -100,6 +102,21 @@ describe('feed fast path', () => {
     const hitsAfter = await service.deps.metrics.snapshotCache.get();
     const count = (m: typeof hitsAfter) => m.values.filter((v) => v.labels.result === 'hit').reduce((a, v) => a + v.value, 0);
     expect(count(hitsAfter) - count(hitsBefore)).toBeGreaterThanOrEqual(shapes.length * 2 * 2);
+  });
+
+  it('keeps only gzip and br in memory, and answers identity with the stored body, byte for byte', async () => {
+    await get(service.port, path, 'GET', { 'accept-encoding': 'gzip' });
+    const cached = service.feeds.cache.get('fast-lane', 'rss')!;
+    expect(cached.bodies.identity).toBeUndefined();
+    const [stored] = await service.deps.db.select().from(feedSnapshots).where(and(eq(feedSnapshots.feedKey, 'fast-lane'), eq(feedSnapshots.format, 'rss')));
+    expect(cached.identityLength).toBe(stored!.body.byteLength);
+    const identity = await get(service.port, path, 'GET', {});
+    expect(identity.status).toBe(200);
+    expect(identity.headers.find(([k]) => k === 'content-encoding')).toBeUndefined();
+    expect(Buffer.compare(identity.body, Buffer.from(stored!.body))).toBe(0);
+    const head = await get(service.port, path, 'HEAD', {});
+    expect(head.headers.find(([k]) => k === 'content-length')?.[1]).toBe(String(stored!.body.byteLength));
+    expect(head.body.byteLength).toBe(0);
   });
 
   it('echoes a sent X-Request-Id and counts every fast-path request in /metrics', async () => {

@@ -27,6 +27,8 @@ describe('SnapshotCache', () => {
     expect(kept.bodies.identity).toBeUndefined();
     expect(cache.size.bytes).toBe(rendered.bodies.gzip.byteLength + 3);
     expect(Buffer.compare(Buffer.from(identityBody(kept)), identity)).toBe(0);
+    // Decoded once per snapshot, not per request.
+    expect(identityBody(kept)).toBe(identityBody(kept));
     // An entry that still has it (a render) answers from it without decoding.
     expect(identityBody(rendered)).toBe(identity);
   });

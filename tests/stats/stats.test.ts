@@ -159,36 +159,39 @@ describe('counting readers', () => {
 });
 
 describe('the serving path', () => {
-  it('the fast path counts its memory hits too', async () => {
+  const feedly = (subscribers: number) => `Feedly/1.0 (+http://www.feedly.com/fetcher.html; ${subscribers} subscribers; like FeedFetcher-Google)`;
+
+  /** A live server (fast path in front of the router) with one World article; poll() fetches its RSS feed. */
+  async function liveWorldFeed() {
     const live = await startLiveApp();
-    try {
-      expect((await send(live.t.app, 'POST', '/api/v1/articles', { body: articleInput({ categories: ['World'] }) })).status).toBe(201);
-      const ua = 'Feedly/1.0 (+http://www.feedly.com/fetcher.html; 42 subscribers; like FeedFetcher-Google)';
-      for (let i = 0; i < 3; i++) {
-        const res = await fetch(`${live.origin}/feeds/world.rss`, { headers: { 'User-Agent': ua } });
-        expect(res.status).toBe(200);
-        await res.arrayBuffer();
-      }
-      expect(live.t.feeds.cache.get('world', 'rss')).toBeDefined();
+    expect((await send(live.t.app, 'POST', '/api/v1/articles', { body: articleInput({ categories: ['World'] }) })).status).toBe(201);
+    const poll = async (ua: string) => {
+      const res = await fetch(`${live.origin}/feeds/world.rss`, { headers: { 'User-Agent': ua } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    };
+    const rows = async () => {
       await live.t.realtime.readers.flush();
-      const rows = await live.t.deps.db.select().from(feedReaderStats);
-      expect(rows).toEqual([expect.objectContaining({ feedKey: 'world', format: 'rss', client: 'Feedly', subscribers: 42, requests: 3 })]);
+      return live.t.deps.db.select().from(feedReaderStats);
+    };
+    return { live, poll, rows };
+  }
+
+  it('the fast path counts its memory hits too', async () => {
+    const { live, poll, rows } = await liveWorldFeed();
+    try {
+      for (let i = 0; i < 3; i++) await poll(feedly(42));
+      expect(live.t.feeds.cache.get('world', 'rss')).toBeDefined();
+      expect(await rows()).toEqual([expect.objectContaining({ feedKey: 'world', format: 'rss', client: 'Feedly', subscribers: 42, requests: 3 })]);
     } finally {
       await live.close();
     }
   });
 
   it('on one keep-alive connection a new User-Agent is a new tally, and a drain between two polls loses no request', async () => {
-    const live = await startLiveApp();
+    const { live, poll, rows } = await liveWorldFeed();
     try {
-      expect((await send(live.t.app, 'POST', '/api/v1/articles', { body: articleInput({ categories: ['World'] }) })).status).toBe(201);
-      const feedly = (subscribers: number) => `Feedly/1.0 (+http://www.feedly.com/fetcher.html; ${subscribers} subscribers; like FeedFetcher-Google)`;
       const sockets = new Set<string>();
-      const poll = async (ua: string) => {
-        const res = await fetch(`${live.origin}/feeds/world.rss`, { headers: { 'User-Agent': ua } });
-        expect(res.status).toBe(200);
-        await res.arrayBuffer();
-      };
       live.server.on('connection', (socket: { remotePort?: number }) => sockets.add(String(socket.remotePort)));
       await poll(feedly(10));
       await poll(feedly(10));
@@ -200,10 +203,8 @@ describe('the serving path', () => {
       await poll(feedly(30));
       await poll(feedly(30));
       await poll(feedly(10));
-      await live.t.realtime.readers.flush();
+      expect(await rows()).toEqual([expect.objectContaining({ feedKey: 'world', format: 'rss', client: 'Feedly', subscribers: 30, requests: 6 })]);
       expect(sockets.size).toBe(1);
-      const rows = await live.t.deps.db.select().from(feedReaderStats);
-      expect(rows).toEqual([expect.objectContaining({ feedKey: 'world', format: 'rss', client: 'Feedly', subscribers: 30, requests: 6 })]);
     } finally {
       await live.close();
     }

@@ -11,8 +11,8 @@
  * This is how the fast path's per-request costs were found (metrics, reader counting, memos).
  * --gc-every=<s> forces a full collection every <s> seconds in every server, B included: V8 drops
  * optimised code at a major GC ("weak objects") and what it compiles again can be slower, so this
- * compares the servers after the same major GCs (B alone never needs one: it allocates nothing
- * that lives).
+ * compares the servers after the same major GCs (left alone, B runs far fewer: it keeps almost
+ * nothing).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

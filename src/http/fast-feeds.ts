@@ -209,7 +209,14 @@ export function createFastFeedListener(
           return;
         }
         const request = { method, acceptEncoding, ifNoneMatch, ifModifiedSince, userAgent, forwardedFor };
-        last = answerAnew(socket, url, path, entry, request, () => readerAddress(socket.remoteAddress, forwardedFor, trustForwarded));
+        try {
+          last = answerAnew(socket, url, path, entry, request, () => readerAddress(socket.remoteAddress, forwardedFor, trustForwarded));
+        } catch {
+          // An answer that cannot be built (an identity body that will not decode) is the router's to
+          // report as a problem response: thrown here, it would take the process down.
+          fallback(req, res);
+          return;
+        }
         counted = true;
       }
       const answer = last.answer;

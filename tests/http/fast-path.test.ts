@@ -119,6 +119,22 @@ describe('feed fast path', () => {
     expect(head.body.byteLength).toBe(0);
   });
 
+  it('a snapshot whose gzip will not decode gets a 500 problem for identity, not a crash; gzip still served', async () => {
+    await get(service.port, path, 'GET', { 'accept-encoding': 'gzip' });
+    const good = service.feeds.cache.get('fast-lane', 'rss')!;
+    const broken = { ...good, bodies: { gzip: Buffer.from('not gzip at all'), br: good.bodies.br } };
+    service.feeds.cache.set(broken);
+    try {
+      const identity = await get(service.port, path, 'GET', {});
+      expect(identity.status).toBe(500);
+      expect(identity.headers.find(([k]) => k === 'content-type')?.[1]).toContain('application/problem+json');
+      const br = await get(service.port, path, 'GET', { 'accept-encoding': 'br' });
+      expect(br.status).toBe(200);
+    } finally {
+      service.feeds.cache.set(good);
+    }
+  });
+
   it('echoes a sent X-Request-Id and counts every fast-path request in /metrics', async () => {
     const echoed = await get(service.port, path, 'GET', { 'x-request-id': 'fast-123' });
     expect(echoed.headers.find(([k]) => k === 'x-request-id')?.[1]).toBe('fast-123');

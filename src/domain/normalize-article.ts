@@ -26,6 +26,29 @@ const EMAIL = new RegExp(`^${ATOM}(?:\\.${ATOM})*@${LABEL}(?:\\.${LABEL})+$`);
 
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 
+/** An identifier: trimmed, but inner white space is kept (it may be significant to the sender). */
+export function normalizeExternalId(raw: string): string {
+  return stripXmlIllegal(raw).trim();
+}
+
+/**
+ * An article's categories as it files them: names cleaned, one per slug ("World" and "world!" are one
+ * category: the first spelling names it). `fail` hears of names that cannot be categories.
+ */
+export function normalizeCategories(names: readonly string[], fail: (path: string, message: string) => void = () => {}): CategoryRef[] {
+  const categories: CategoryRef[] = [];
+  names.forEach((raw, i) => {
+    const name = cleanPlainText(raw);
+    if (name === '') return fail(`categories.${i}`, 'must not be empty');
+    const slug = slugify(name);
+    if (slug === RESERVED_CATEGORY_SLUG) {
+      return fail(`categories.${i}`, `"${name}" has the slug "${RESERVED_CATEGORY_SLUG}", which is reserved for the all-articles feed`);
+    }
+    if (!categories.some((c) => c.slug === slug)) categories.push({ name, slug });
+  });
+  return categories;
+}
+
 /**
  * Cleans one article and applies the publishing rules; the single ingest path for the CMS API and
  * the upstream poller. Pure: no clock, no I/O. Returns every field error at once, with paths
@@ -41,8 +64,7 @@ export function normalizeArticle(input: ArticleInput, options: { defaultLanguage
     errors.push({ path, message });
   };
 
-  // An identifier: trimmed, but inner white space is kept (it may be significant to the sender).
-  const externalId = stripXmlIllegal(input.externalId).trim();
+  const externalId = normalizeExternalId(input.externalId);
   if (externalId === '') fail('externalId', 'must not be empty');
 
   const title = collapseWhitespace(stripMarkup(stripXmlIllegal(input.title)));
@@ -77,17 +99,7 @@ export function normalizeArticle(input: ArticleInput, options: { defaultLanguage
     authors.push(author);
   });
 
-  const categories: CategoryRef[] = [];
-  input.categories.forEach((raw, i) => {
-    const name = cleanPlainText(raw);
-    if (name === '') return fail(`categories.${i}`, 'must not be empty');
-    const slug = slugify(name);
-    if (slug === RESERVED_CATEGORY_SLUG) {
-      return fail(`categories.${i}`, `"${name}" has the slug "${RESERVED_CATEGORY_SLUG}", which is reserved for the all-articles feed`);
-    }
-    // "World" and "world!" are one category: the first spelling names it.
-    if (!categories.some((c) => c.slug === slug)) categories.push({ name, slug });
-  });
+  const categories = normalizeCategories(input.categories, fail);
   if (input.categories.length === 0) fail('categories', 'must name at least one category');
 
   const tags: string[] = [];

@@ -1,8 +1,8 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { articleInputSchema, type FieldError, type NormalizedArticle } from '../domain/article-input.js';
+import { articleInputSchema, type NormalizedArticle } from '../domain/article-input.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { storeArticles, validateArticle } from '../ingest.js';
+import { ingestBatch, storeArticles, validateArticle } from '../ingest.js';
 import { getArticleByExternalId, getArticlesByIds, listArticles, retractArticle, type UpsertResult } from '../storage/articles.js';
 import { toArticleJson } from './article-json.js';
 import { requireScope, type AuthVariables } from './auth.js';
@@ -41,15 +41,14 @@ export function createArticlesRouter(deps: Deps, events?: ArticleEvents) {
   const app = new OpenAPIHono<{ Variables: AuthVariables }>();
   const validationOptions = { defaultLanguage: deps.config.SITE_LANGUAGE };
 
-  async function store(items: NormalizedArticle[], paths?: string[]): Promise<UpsertResult> {
-    const result = await storeArticles(deps, items, paths ? { paths } : {});
+  function reportChange(result: UpsertResult): void {
     const count = result.results.filter((r) => r.outcome !== 'unchanged').length;
     if (count > 0) events?.articlesChanged({ categoryIds: result.touchedCategoryIds, count });
-    return result;
   }
 
   async function storeOne(article: NormalizedArticle) {
-    const result = await store([article]);
+    const result = await storeArticles(deps, [article]);
+    reportChange(result);
     const outcome = result.results[0]!;
     const [stored] = await getArticlesByIds(deps.db, [outcome.id]);
     return { outcome: outcome.outcome, article: toArticleJson(stored!) };
@@ -72,29 +71,8 @@ export function createArticlesRouter(deps: Deps, events?: ArticleEvents) {
     if (rawItems.length > MAX_BATCH) {
       throw new ValidationError([{ path: 'articles', message: `must hold at most ${MAX_BATCH} articles (got ${rawItems.length})` }]);
     }
-    const errors: FieldError[] = [];
-    const items: NormalizedArticle[] = [];
-    const firstIndex = new Map<string, number>();
-    rawItems.forEach((raw, index) => {
-      const checked = validateArticle(raw, { ...validationOptions, pathPrefix: `articles.${index}` });
-      if (!checked.ok) {
-        errors.push(...checked.errors);
-        return;
-      }
-      const seen = firstIndex.get(checked.article.externalId);
-      if (seen !== undefined) {
-        errors.push({ path: `articles.${index}.externalId`, message: `duplicates articles.${seen}.externalId (${checked.article.externalId})` });
-        return;
-      }
-      firstIndex.set(checked.article.externalId, index);
-      items.push(checked.article);
-    });
-    if (errors.length > 0) throw new ValidationError(errors);
-    // Every item passed validation, so items[i] is articles.i of the request.
-    const result = await store(
-      items,
-      items.map((_, i) => `articles.${i}`),
-    );
+    const result = await ingestBatch(deps, rawItems, validationOptions);
+    reportChange(result);
     const counts = { created: 0, updated: 0, unchanged: 0 };
     for (const r of result.results) counts[r.outcome] += 1;
     return c.json({

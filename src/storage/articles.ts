@@ -60,129 +60,210 @@ export async function upsertArticles(
   ctx: { now: Date; guidAuthority: string; sourceId?: number },
 ): Promise<UpsertResult> {
   if (items.length === 0) return { results: [], touchedCategoryIds: [] };
-  const { now } = ctx;
-  const categoryIds = await ensureCategories(tx, items.flatMap((a) => a.categories), now);
-
-  const externalIds = items.map((a) => a.externalId);
-  // Old links of existing rows: a re-categorised article must leave its old feeds too.
-  const previousLinks = await tx
-    .select({ articleId: articleCategories.articleId, categoryId: articleCategories.categoryId })
-    .from(articleCategories)
-    .innerJoin(articles, eq(articles.id, articleCategories.articleId))
-    .where(inArray(articles.externalId, externalIds));
-
-  // Ids are allocated up front so the guid of a new row can name its own id; ids of rows that turn out
-  // to exist already are simply skipped (sequence gaps are harmless).
-  const ids = await queryRows<{ id: string | number }>(
-    tx,
-    sql`select nextval(pg_get_serial_sequence('articles', 'id')) as id from generate_series(1, ${items.length})`,
-  );
-
-  const rows = items.map((a, i) => {
-    const id = Number(ids[i]!.id);
-    return {
-      id,
-      external_id: a.externalId,
-      guid: buildArticleGuid(ctx.guidAuthority, now, id),
-      title: a.title,
-      url: a.url,
-      summary: a.summary,
-      content_html: a.contentHtml,
-      authors: a.authors,
-      category_names: a.categories.map((c) => c.name),
-      tags: a.tags,
-      image_url: a.imageUrl,
-      language: a.language,
-      enclosures: a.enclosures,
-      status: a.status,
-      podcast: a.podcast ?? null,
-      published_at: a.publishedAt.toISOString(),
-      updated_at: (a.updatedAt ?? a.publishedAt).toISOString(),
-      content_hash: contentHash(a),
-    };
-  });
-
-  // One JSON parameter instead of ~20 bind parameters per row: building and sending a 10,000-parameter
-  // statement cost more than Postgres spent executing it (bench/, ingest scenario). Rows are upserted
-  // in externalId order, one lock order for everyone: two batches holding the same articles in
-  // different orders would otherwise deadlock (40P01).
-  const changedRows = await queryRows<{ id: string | number; external_id: string; published_at: Date | string; status: string; inserted: boolean }>(
-    tx,
-    sql`insert into articles (id, external_id, guid, title, url, summary, content_html, authors, category_names, tags,
-        image_url, language, enclosures, status, podcast, published_at, updated_at, created_at, deleted_at, content_hash, source_id)
-      select x.id, x.external_id, x.guid, x.title, x.url, x.summary, x.content_html, x.authors, x.category_names, x.tags,
-        x.image_url, x.language, x.enclosures, x.status, x.podcast, x.published_at, x.updated_at,
-        ${now.toISOString()}::timestamptz, null, x.content_hash, ${ctx.sourceId ?? null}::integer
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id bigint, external_id text, guid text, title text, url text,
-        summary text, content_html text, authors jsonb, category_names jsonb, tags jsonb, image_url text, language text,
-        enclosures jsonb, status text, podcast jsonb, published_at timestamptz, updated_at timestamptz, content_hash text)
-      order by x.external_id collate "C"
-      on conflict (external_id) do update set
-        title = excluded.title, url = excluded.url, summary = excluded.summary, content_html = excluded.content_html,
-        authors = excluded.authors, category_names = excluded.category_names, tags = excluded.tags,
-        image_url = excluded.image_url, language = excluded.language, enclosures = excluded.enclosures,
-        status = excluded.status, podcast = excluded.podcast, published_at = excluded.published_at,
-        -- A newer updatedAt from the input wins; otherwise the change is stamped now.
-        updated_at = case when excluded.updated_at > articles.updated_at then excluded.updated_at
-                          else greatest(${now.toISOString()}::timestamptz, articles.updated_at) end,
-        deleted_at = null, content_hash = excluded.content_hash
-      -- Unchanged content (and not a retraction being restored) writes nothing.
-      where articles.content_hash is distinct from excluded.content_hash or articles.deleted_at is not null
-      returning id, external_id, published_at, status, (xmax = 0) as inserted`,
-  );
-  const changed = changedRows.map((r) => ({
-    id: Number(r.id),
-    externalId: r.external_id,
-    publishedAt: new Date(r.published_at),
-    status: r.status,
-    inserted: r.inserted,
-  }));
-
-  const changedByExternalId = new Map(changed.map((r) => [r.externalId, r]));
-  const changedIds = changed.map((r) => r.id);
-  const changedIdSet = new Set(changedIds);
-  const touched = new Set<number>();
-  if (changedIds.length > 0) {
-    for (const link of previousLinks) if (changedIdSet.has(link.articleId)) touched.add(link.categoryId);
-    await tx.delete(articleCategories).where(inArray(articleCategories.articleId, changedIds));
-    const links = items.flatMap((a) => {
-      const row = changedByExternalId.get(a.externalId);
-      if (!row) return [];
-      return a.categories.map((c) => {
-        const categoryId = categoryIds.get(c.slug)!;
-        touched.add(categoryId);
-        return { article_id: row.id, category_id: categoryId, published_at: row.publishedAt.toISOString(), listed: row.status === 'published' };
-      });
-    });
-    if (links.length > 0) {
-      await tx.execute(sql`
-        insert into article_categories (category_id, article_id, published_at, listed)
-        select x.category_id, x.article_id, x.published_at, x.listed
-        from jsonb_to_recordset(${JSON.stringify(links)}::jsonb)
-          as x(category_id integer, article_id bigint, published_at timestamptz, listed boolean)
-        on conflict do nothing`);
-    }
-    // In the same transaction as the change: a refresh can never see the articles without the mark.
-    await markFeedsDirty(tx, [...touched], true);
-  }
-
-  // Unchanged rows are not returned by the upsert: look their ids up for the response.
-  const unchangedIds = externalIds.filter((e) => !changedByExternalId.has(e));
-  const unchangedRows = unchangedIds.length
-    ? await tx.select({ id: articles.id, externalId: articles.externalId }).from(articles).where(inArray(articles.externalId, unchangedIds))
-    : [];
-  const unchangedByExternalId = new Map(unchangedRows.map((r) => [r.externalId, r.id]));
-
-  return {
-    results: items.map((a) => {
-      const row = changedByExternalId.get(a.externalId);
-      if (row) return { externalId: a.externalId, outcome: row.inserted ? 'created' : 'updated', id: row.id };
-      return { externalId: a.externalId, outcome: 'unchanged', id: unchangedByExternalId.get(a.externalId)! };
-    }),
-    touchedCategoryIds: [...touched].sort((a, b) => a - b),
-  };
+  const categoryIds = await ensureCategories(tx, items.flatMap((a) => a.categories), ctx.now);
+  const ids = await allocateArticleIds(tx, items.length);
+  const writer = startArticleWriter(tx, { ...ctx, categoryIds });
+  writer.write(items.map((article, i) => ({ article, id: ids[i]! })));
+  const written = await writer.finish();
+  const byExternalId = new Map(written.results.map((r) => [r.externalId, r]));
+  return { results: items.map((a) => byExternalId.get(a.externalId)!), touchedCategoryIds: written.touchedCategoryIds };
 }
 
+/**
+ * Ids for `count` new rows, allocated up front so the guid of a new row can name its own id; ids of
+ * rows that turn out to exist already are simply skipped (sequence gaps are harmless).
+ */
+export async function allocateArticleIds(tx: Database, count: number): Promise<number[]> {
+  if (count === 0) return [];
+  const rows = await queryRows<{ id: string | number }>(
+    tx,
+    sql`select nextval(pg_get_serial_sequence('articles', 'id')) as id from generate_series(1, ${count})`,
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Orders articles the way every writer locks their rows: by externalId in byte order (Postgres's
+ * "C" collation, which the upsert itself orders by). Two transactions holding the same articles
+ * then lock them in one order and cannot deadlock (40P01), even when each sends its rows in slices.
+ */
+export function compareLockOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+export interface ArticleWriter {
+  /**
+   * Sends the upsert of `slice` without waiting for Postgres, so the caller can prepare the next slice
+   * meanwhile. Slices must come in lock order (compareLockOrder), each externalId once. `id` (from
+   * allocateArticleIds) is the article's if it is new.
+   */
+  write(slice: readonly { article: NormalizedArticle; id: number }[]): void;
+  /** Waits for every write, relinks categories, marks feeds changed; outcomes in the order written. */
+  finish(): Promise<UpsertResult>;
+  /** Waits for the writes sent so far to end, their errors ignored: call before abandoning the transaction. */
+  settle(): Promise<void>;
+}
+
+interface ChangedRow {
+  id: number;
+  externalId: string;
+  publishedAt: Date;
+  status: string;
+  inserted: boolean;
+}
+
+/**
+ * The upsert of articles in slices, pipelined on the transaction's connection: each write() is one
+ * statement, sent at once, that upserts the slice's articles and links the new ones to their
+ * categories; articles that existed are relinked, and feeds marked changed, once, in finish().
+ * `categoryIds` must hold every category of the articles written (ensureCategories, beforehand: the
+ * categories are created, and locked, before any article, in every writer).
+ */
+export function startArticleWriter(
+  tx: Database,
+  ctx: { now: Date; guidAuthority: string; sourceId?: number; categoryIds: ReadonlyMap<string, number> },
+): ArticleWriter {
+  const { categoryIds } = ctx;
+  const categoryIdOf = (slug: string): number => {
+    const id = categoryIds.get(slug);
+    if (id === undefined) throw new Error(`article writer: category '${slug}' was not ensured before the write`);
+    return id;
+  };
+  const { now } = ctx;
+  const nowIso = now.toISOString();
+  const items: NormalizedArticle[] = [];
+  const pending: Promise<ChangedRow[]>[] = [];
+
+  function write(slice: readonly { article: NormalizedArticle; id: number }[]): void {
+    if (slice.length === 0) return;
+    const rows = slice.map(({ article: a, id }) => {
+      return {
+        id,
+        external_id: a.externalId,
+        guid: buildArticleGuid(ctx.guidAuthority, now, id),
+        title: a.title,
+        url: a.url,
+        summary: a.summary,
+        content_html: a.contentHtml,
+        authors: a.authors,
+        category_names: a.categories.map((c) => c.name),
+        tags: a.tags,
+        image_url: a.imageUrl,
+        language: a.language,
+        enclosures: a.enclosures,
+        status: a.status,
+        podcast: a.podcast ?? null,
+        published_at: a.publishedAt.toISOString(),
+        updated_at: (a.updatedAt ?? a.publishedAt).toISOString(),
+        content_hash: contentHash(a),
+      };
+    });
+    for (const { article } of slice) items.push(article);
+    const links = slice.flatMap(({ article: a }) => a.categories.map((c) => ({ external_id: a.externalId, category_id: categoryIdOf(c.slug) })));
+    // One JSON parameter instead of ~20 bind parameters per row: building and sending a 10,000-parameter
+    // statement cost more than Postgres spent executing it (bench/, ingest scenario). Rows are upserted
+    // in externalId order within the statement, and slices come in that order (compareLockOrder).
+    // A new article's links are written by the same statement (its id is known only there); an
+    // existing one's, in finish(), after its old links are read.
+    const sent = queryRows<{ id: string | number; external_id: string; published_at: Date | string; status: string; inserted: boolean }>(
+      tx,
+      sql`with up as (insert into articles (id, external_id, guid, title, url, summary, content_html, authors, category_names, tags,
+          image_url, language, enclosures, status, podcast, published_at, updated_at, created_at, deleted_at, content_hash, source_id)
+        select x.id, x.external_id, x.guid, x.title, x.url, x.summary, x.content_html, x.authors, x.category_names, x.tags,
+          x.image_url, x.language, x.enclosures, x.status, x.podcast, x.published_at, x.updated_at,
+          ${nowIso}::timestamptz, null, x.content_hash, ${ctx.sourceId ?? null}::integer
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id bigint, external_id text, guid text, title text, url text,
+          summary text, content_html text, authors jsonb, category_names jsonb, tags jsonb, image_url text, language text,
+          enclosures jsonb, status text, podcast jsonb, published_at timestamptz, updated_at timestamptz, content_hash text)
+        order by x.external_id collate "C"
+        on conflict (external_id) do update set
+          title = excluded.title, url = excluded.url, summary = excluded.summary, content_html = excluded.content_html,
+          authors = excluded.authors, category_names = excluded.category_names, tags = excluded.tags,
+          image_url = excluded.image_url, language = excluded.language, enclosures = excluded.enclosures,
+          status = excluded.status, podcast = excluded.podcast, published_at = excluded.published_at,
+          -- A newer updatedAt from the input wins; otherwise the change is stamped now.
+          updated_at = case when excluded.updated_at > articles.updated_at then excluded.updated_at
+                            else greatest(${nowIso}::timestamptz, articles.updated_at) end,
+          deleted_at = null, content_hash = excluded.content_hash
+        -- Unchanged content (and not a retraction being restored) writes nothing.
+        where articles.content_hash is distinct from excluded.content_hash or articles.deleted_at is not null
+        returning id, external_id, published_at, status, (xmax = 0) as inserted),
+      linked as (insert into article_categories (category_id, article_id, published_at, listed)
+        select l.category_id, up.id, up.published_at, up.status = 'published'
+        from up join jsonb_to_recordset(${JSON.stringify(links)}::jsonb) as l(external_id text, category_id integer)
+          on l.external_id = up.external_id
+        where up.inserted
+        on conflict do nothing)
+      select id, external_id, published_at, status, inserted from up`,
+    ).then((changedRows) =>
+      changedRows.map((r) => ({ id: Number(r.id), externalId: r.external_id, publishedAt: new Date(r.published_at), status: r.status, inserted: r.inserted })),
+    );
+    // Observed now, so a failed write is never an unhandled rejection; finish() still sees the error.
+    sent.catch(() => {});
+    pending.push(sent);
+  }
+
+  async function finish(): Promise<UpsertResult> {
+    const changed = (await Promise.all(pending)).flat();
+    if (items.length === 0) return { results: [], touchedCategoryIds: [] };
+    const externalIds = items.map((a) => a.externalId);
+    const changedByExternalId = new Map(changed.map((r) => [r.externalId, r]));
+    const touched = new Set<number>();
+    if (changed.length > 0) {
+      // Old links of rows that existed before: a re-categorised article must leave its old feeds too.
+      // (The writes linked new rows only, so these are the links as they were.)
+      const updatedIds = changed.filter((r) => !r.inserted).map((r) => r.id);
+      if (updatedIds.length > 0) {
+        const previousLinks = await tx
+          .select({ categoryId: articleCategories.categoryId })
+          .from(articleCategories)
+          .where(inArray(articleCategories.articleId, updatedIds));
+        for (const link of previousLinks) touched.add(link.categoryId);
+        await tx.delete(articleCategories).where(inArray(articleCategories.articleId, updatedIds));
+      }
+      const links = items.flatMap((a) => {
+        const row = changedByExternalId.get(a.externalId);
+        if (!row) return [];
+        const categories = a.categories.map((c) => categoryIdOf(c.slug));
+        for (const id of categories) touched.add(id);
+        if (row.inserted) return [];
+        return categories.map((categoryId) => ({ article_id: row.id, category_id: categoryId, published_at: row.publishedAt.toISOString(), listed: row.status === 'published' }));
+      });
+      if (links.length > 0) {
+        await tx.execute(sql`
+          insert into article_categories (category_id, article_id, published_at, listed)
+          select x.category_id, x.article_id, x.published_at, x.listed
+          from jsonb_to_recordset(${JSON.stringify(links)}::jsonb)
+            as x(category_id integer, article_id bigint, published_at timestamptz, listed boolean)
+          on conflict do nothing`);
+      }
+      // In the same transaction as the change: a refresh can never see the articles without the mark.
+      await markFeedsDirty(tx, [...touched], true);
+    }
+
+    // Unchanged rows are not returned by the upsert: look their ids up for the response.
+    const unchangedIds = externalIds.filter((e) => !changedByExternalId.has(e));
+    const unchangedRows = unchangedIds.length
+      ? await tx.select({ id: articles.id, externalId: articles.externalId }).from(articles).where(inArray(articles.externalId, unchangedIds))
+      : [];
+    const unchangedByExternalId = new Map(unchangedRows.map((r) => [r.externalId, r.id]));
+
+    return {
+      results: items.map((a) => {
+        const row = changedByExternalId.get(a.externalId);
+        if (row) return { externalId: a.externalId, outcome: row.inserted ? 'created' : 'updated', id: row.id };
+        return { externalId: a.externalId, outcome: 'unchanged', id: unchangedByExternalId.get(a.externalId)! };
+      }),
+      touchedCategoryIds: [...touched].sort((a, b) => a - b),
+    };
+  }
+
+  async function settle(): Promise<void> {
+    await Promise.allSettled(pending);
+  }
+
+  return { write, finish, settle };
+}
 
 /** `items` in consecutive slices of at most `size`. */
 function chunks<T>(items: T[], size: number): T[][] {

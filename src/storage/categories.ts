@@ -106,6 +106,12 @@ export async function putCategory(
 }
 
 /** The slugs among `slugs` whose category is a podcast (their episodes must carry a real length). */
+/** Slugs of every podcast category (a publisher has a handful). */
+export async function allPodcastSlugs(db: Database): Promise<Set<string>> {
+  const rows = await db.select({ slug: categories.slug }).from(categories).where(isNotNull(categories.podcast));
+  return new Set(rows.map((r) => r.slug));
+}
+
 export async function findPodcastSlugs(db: Database, slugs: string[]): Promise<Set<string>> {
   const unique = [...new Set(slugs)];
   if (unique.length === 0) return new Set();

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WRITE_SLICE } from '../../src/ingest.js';
 import { createTestContext, type TestContext } from '../helpers/app.js';
 import { articleBatch, articleInput, errorPaths, expectProblem, send, type Answer } from '../helpers/builders.js';
 
@@ -314,6 +316,51 @@ describe('batches', () => {
     // Results come back in request order, whatever order they were written in.
     expect((stored.body.results as { index: number; externalId: string }[]).map((r) => r.externalId)).toEqual(batch.map((a) => a.externalId));
     expect((await categoryCounts()).get('chunked')?.articleCount).toBe(260);
+  });
+
+  it('a database failure in a later slice of a batch is a 500 problem; nothing of the batch is stored, and the next batch goes through', async () => {
+    // The batch is written in slices while it validates: the first slices are already sent when a
+    // later one fails. A trigger stands in for any failure Postgres can raise mid-batch.
+    const batch = articleBatch(WRITE_SLICE * 2 + 50, 'midway', () => ({ categories: ['Midway Desk'] }));
+    const failing = `midway-${WRITE_SLICE + 10}`;
+    await t.deps.db.execute(sql.raw(`
+      create function midway_fail() returns trigger language plpgsql as $$
+      begin
+        if new.external_id = '${failing}' then raise exception 'midway failure'; end if;
+        return new;
+      end $$`));
+    await t.deps.db.execute(sql.raw('create trigger midway_fail before insert on articles for each row execute function midway_fail()'));
+    try {
+      const answer = await post({ articles: batch });
+      expect(answer.status, answer.text).toBe(500);
+      expect(answer.headers.get('content-type')).toContain('application/problem+json');
+      expect(answer.text).not.toContain('midway failure');
+      expect((await get('midway-0')).status).toBe(404);
+      expect((await categoryCounts()).has('midway-desk')).toBe(false);
+    } finally {
+      await t.deps.db.execute(sql.raw('drop trigger midway_fail on articles'));
+      await t.deps.db.execute(sql.raw('drop function midway_fail()'));
+    }
+    const again = await post({ articles: batch });
+    expect(again.status, again.text.slice(0, 300)).toBe(200);
+    expect(again.body.counts).toEqual({ created: batch.length, updated: 0, unchanged: 0 });
+  });
+
+  it('a large batch mixing new, re-categorised and unchanged articles links each to its categories only; a new category takes its first spelling in request order', async () => {
+    const first = articleBatch(WRITE_SLICE + 50, 'mixed', () => ({ categories: ['Mixed One'] }));
+    expect((await post({ articles: first })).status).toBe(200);
+    const moved = first.slice(0, WRITE_SLICE).map((a, i) => ({ ...a, categories: i === 0 ? ['Mixed Three', 'Mixed Two'] : ['Mixed Two'] }));
+    const unchanged = first.slice(WRITE_SLICE);
+    // The new articles sort before the others (externalId byte order), so they are written first;
+    // the new category is still named by the first article of the request.
+    const fresh = articleBatch(WRITE_SLICE, 'a-mixed', () => ({ categories: ['Mixed One', 'mixed three!'] }));
+    const answer = await post({ articles: [...moved, ...unchanged, ...fresh] });
+    expect(answer.status, answer.text.slice(0, 300)).toBe(200);
+    expect(answer.body.counts).toEqual({ created: WRITE_SLICE, updated: WRITE_SLICE, unchanged: 50 });
+    const counts = await categoryCounts();
+    expect(counts.get('mixed-one')?.articleCount).toBe(50 + WRITE_SLICE);
+    expect(counts.get('mixed-two')?.articleCount).toBe(WRITE_SLICE);
+    expect(counts.get('mixed-three')).toEqual(expect.objectContaining({ name: 'Mixed Three', articleCount: WRITE_SLICE + 1 }));
   });
 
   it('a wrong-typed article inside a batch is named by its index', async () => {

@@ -1,8 +1,8 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NormalizedArticle } from '../../src/domain/article-input.js';
-import { storeArticles, validateArticle } from '../../src/ingest.js';
-import { getArticleByExternalId, upsertArticles } from '../../src/storage/articles.js';
+import { ingestBatch, storeArticles, validateArticle, WRITE_SLICE } from '../../src/ingest.js';
+import { compareLockOrder, getArticleByExternalId, upsertArticles } from '../../src/storage/articles.js';
 import { openDb, queryRows } from '../../src/storage/db.js';
 import { articleCategories, articles, categories } from '../../src/storage/schema.js';
 import { createTestContext, type TestContext } from '../helpers/app.js';
@@ -88,6 +88,33 @@ describe('concurrent ingests', () => {
       const [count] = await queryRows<{ n: string | number }>(t.deps.db, sql`select count(*) as n from articles where external_id like ${`overlap-${round}-%`}`);
       expect(Number(count!.n)).toBe(SIZE);
     }
+  });
+  it(`two concurrent API batches of the same articles in opposite orders both succeed: sliced writes keep one lock order (${DB_KIND})`, async () => {
+    // ingestBatch sends its rows in slices as they validate. Rows in request order would lock in
+    // opposite orders here; the ids mix characters whose UTF-16 and byte orders differ.
+    const SIZE = 4 * WRITE_SLICE + 30;
+    const marks = ['a', '\u00e9', '\uff5e', '\u{1f4f0}'];
+    for (let round = 0; round < 3; round += 1) {
+      const raw = articleBatch(SIZE, `sliced-${round}`, (i) => ({ externalId: `sliced-${round}-${marks[i % 4]}-${i}`, categories: ['Sliced Desk'] }));
+      const backward = [...raw].reverse();
+      const options = { defaultLanguage: 'en-GB' };
+      const [rf, rb] = await Promise.all([ingestBatch(t.deps, raw, options), ingestBatch(t.deps, backward, options)]);
+      for (const [i, article] of raw.entries()) {
+        const outcomes = [rf.results[i]!, rb.results[SIZE - 1 - i]!];
+        expect(outcomes.map((o) => o.externalId)).toEqual([article.externalId, article.externalId]);
+        expect(outcomes.map((o) => o.outcome).sort()).toEqual(['created', 'unchanged']);
+        expect(outcomes[0]!.id).toBe(outcomes[1]!.id);
+      }
+      const [count] = await queryRows<{ n: string | number }>(t.deps.db, sql`select count(*) as n from articles where external_id like ${`sliced-${round}-%`}`);
+      expect(Number(count!.n)).toBe(SIZE);
+    }
+  });
+
+  it('the lock order of writers is the order of Postgres\'s "C" collation (byte order), not JavaScript\'s UTF-16 order', async () => {
+    const ids = ['b', 'a', 'A', 'é', 'e\u0301', '\uff5e', '\u{1f4f0}', '\u{1f4f0}x', 'z', '', ' a', '\u00a0', '\ud7ff', '\ue000'];
+    const rows = await queryRows<{ id: string }>(t.deps.db, sql`select id from unnest(${sql.raw(`array[${ids.map((id) => `'${id}'`).join(', ')}]`)}::text[]) as id order by id collate "C"`);
+    expect([...ids].sort(compareLockOrder)).toEqual(rows.map((r) => r.id));
+    expect([...ids].sort()).not.toEqual(rows.map((r) => r.id));
   });
 });
 

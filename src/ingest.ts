@@ -4,7 +4,7 @@ import { normalizeArticle, normalizeCategories, normalizeExternalId } from './do
 import { tagAuthority } from './domain/guid.js';
 import type { Deps } from './deps.js';
 import { prefixErrors, zodIssuesToFieldErrors } from './domain/field-errors.js';
-import { allocateArticleIds, compareLockOrder, startArticleWriter, upsertArticles, type UpsertResult } from './storage/articles.js';
+import { allocateArticleIds, compareLockOrder, startArticleWriter, upsertArticles, type ArticleWriter, type UpsertResult } from './storage/articles.js';
 import { allPodcastSlugs, ensureCategories, findPodcastSlugs } from './storage/categories.js';
 import { podcastEpisodeErrors } from './domain/podcast.js';
 import { ValidationError } from './errors.js';
@@ -85,16 +85,31 @@ export async function ingestBatch(
   const result = await deps.db.transaction(async (tx) => {
     // Categories first, as every writer takes them (they are locked before any article): those the
     // batch names, read off the request with the normaliser's own rules. An article that names one
-    // otherwise fails validation, and the transaction rolls back.
-    const categoryIds = await ensureCategories(tx, raws.flatMap(requestedCategories), now);
-    const ids = await allocateArticleIds(tx, raws.length);
-    const podcastSlugs = await allPodcastSlugs(tx);
-    const writer = startArticleWriter(tx, { now, guidAuthority: tagAuthority(deps.config.PUBLIC_BASE_URL), categoryIds });
+    // otherwise fails validation, and the transaction rolls back. Sent together with the ids and the
+    // podcast categories, and answered while the first slice validates.
+    const setup = Promise.all([ensureCategories(tx, raws.flatMap(requestedCategories), now), allocateArticleIds(tx, raws.length), allPodcastSlugs(tx)]);
+    setup.catch(() => {});
+    let writer: ArticleWriter | undefined;
     const invalid: { index: number; errors: FieldError[] }[] = [];
     const podcastErrors: { index: number; errors: FieldError[] }[] = [];
     const firstIndex = new Map<string, number>();
     const written: { index: number; externalId: string }[] = [];
-    let slice: { article: NormalizedArticle; id: number }[] = [];
+    let slice: { article: NormalizedArticle; index: number }[] = [];
+    const flush = async (): Promise<void> => {
+      const [categoryIds, ids, podcastSlugs] = await setup;
+      for (const { article, index } of slice) {
+        const episodeErrors = podcastEpisodeErrors(article, podcastSlugs);
+        if (episodeErrors.length > 0) podcastErrors.push({ index, errors: prefixErrors(episodeErrors, `articles.${index}`) });
+      }
+      if (invalid.length === 0 && podcastErrors.length === 0) {
+        writer ??= startArticleWriter(tx, { now, guidAuthority: tagAuthority(deps.config.PUBLIC_BASE_URL), categoryIds });
+        // Ids in request order, as for any batch: among articles published at the same second, the
+        // later in the request is listed first.
+        writer.write(slice.map(({ article, index }) => ({ article, id: ids[index]! })));
+        for (const { article, index } of slice) written.push({ index, externalId: article.externalId });
+      }
+      slice = [];
+    };
     for (const [step, index] of order.entries()) {
       // Often enough that a statement handed to the socket is flushed, and Postgres's answer read (the
       // next statement goes out only then), while slices are validated: an article takes ~0.15 ms.
@@ -112,27 +127,18 @@ export async function ingestBatch(
         continue;
       }
       firstIndex.set(externalId, index);
-      const episodeErrors = podcastEpisodeErrors(checked.article, podcastSlugs);
-      if (episodeErrors.length > 0) podcastErrors.push({ index, errors: prefixErrors(episodeErrors, `articles.${index}`) });
-      if (invalid.length > 0 || podcastErrors.length > 0) continue;
-      // Ids in request order, as for any batch: among articles published at the same second, the
-      // later in the request is listed first.
-      slice.push({ article: checked.article, id: ids[index]! });
-      written.push({ index, externalId });
-      if (slice.length === WRITE_SLICE) {
-        writer.write(slice);
-        slice = [];
-      }
+      slice.push({ article: checked.article, index });
+      if (slice.length === WRITE_SLICE) await flush();
     }
+    if (invalid.length === 0) await flush();
     // Shape and normalisation errors first; the podcast rule (which depends on stored categories) is
     // reported only for an otherwise valid batch, as storeArticles does.
     const failed = invalid.length > 0 ? invalid : podcastErrors;
     if (failed.length > 0) {
-      await writer.settle();
+      await Promise.allSettled([setup, writer?.settle()]);
       throw new ValidationError(failed.sort((a, b) => a.index - b.index).flatMap((f) => f.errors));
     }
-    writer.write(slice);
-    const stored = await writer.finish();
+    const stored = await writer!.finish();
     return { stored, written };
   });
   const outcomes = new Map(result.stored.results.map((r) => [r.externalId, r]));

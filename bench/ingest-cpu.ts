@@ -1,0 +1,58 @@
+/**
+ * CPU of each step of the ingest path for one batch of 500 bench articles, in this process, warm:
+ * where a batch's time goes before Postgres sees it. Run pinned to one core, as the service is:
+ *
+ *   taskset -c 0 npx tsx bench/ingest-cpu.ts
+ *
+ * Each step is timed alone over the same batch (3 warm-up rounds, then the mean of 5); the steps
+ * overlap (validateArticle includes the shape check and normalisation, normalisation the sanitiser).
+ */
+import { articleInputSchema } from '../src/domain/article-input.js';
+import { normalizeArticle } from '../src/domain/normalize-article.js';
+import { sanitizeArticleHtml } from '../src/domain/sanitize-html.js';
+import { validateArticle } from '../src/ingest.js';
+import { contentHash } from '../src/storage/articles.js';
+import { BATCH, ingestBatches } from './scenarios/ingest.js';
+
+const body = JSON.stringify({ articles: ingestBatches(1, 'cpu')[0] });
+
+function time(step: string, run: () => void): void {
+  for (let i = 0; i < 3; i++) run();
+  const start = performance.now();
+  for (let i = 0; i < 5; i++) run();
+  const ms = (performance.now() - start) / 5;
+  console.log(`${step.padEnd(44)} ${ms.toFixed(1).padStart(6)} ms/batch  ${((ms * 1000) / BATCH).toFixed(0).padStart(4)} µs/article`);
+}
+
+const raws = (JSON.parse(body) as { articles: unknown[] }).articles;
+const shaped = raws.map((raw) => articleInputSchema.parse(raw));
+const normalised = raws.map((raw) => {
+  const checked = validateArticle(raw, { defaultLanguage: 'en-GB' });
+  if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+  return checked.article;
+});
+
+console.log(`one batch: ${BATCH} articles, ${(body.length / 1024 / 1024).toFixed(1)} MB of JSON`);
+time('JSON.parse of the request body', () => JSON.parse(body));
+time('shape check (zod)', () => raws.forEach((raw) => articleInputSchema.safeParse(raw)));
+time('normalisation (incl. the sanitiser)', () => shaped.forEach((a) => normalizeArticle(a, { defaultLanguage: 'en-GB' })));
+time('  the HTML sanitiser alone', () => shaped.forEach((a) => sanitizeArticleHtml(a.contentHtml ?? '', a.url)));
+time('validateArticle (shape check + normalisation)', () => raws.forEach((raw) => validateArticle(raw, { defaultLanguage: 'en-GB' })));
+time('content hash', () => normalised.forEach((a) => contentHash(a)));
+time('rows as the JSON parameter, as UTF-8 bytes', () =>
+  Buffer.from(
+    JSON.stringify(
+      normalised.map((a) => ({
+        external_id: a.externalId,
+        title: a.title,
+        url: a.url,
+        summary: a.summary,
+        content_html: a.contentHtml,
+        authors: a.authors,
+        category_names: a.categories.map((c) => c.name),
+        tags: a.tags,
+        published_at: a.publishedAt.toISOString(),
+      })),
+    ),
+  ),
+);

@@ -4,7 +4,7 @@ import { normalizeArticle, normalizeCategories, normalizeExternalId } from './do
 import { tagAuthority } from './domain/guid.js';
 import type { Deps } from './deps.js';
 import { prefixErrors, zodIssuesToFieldErrors } from './domain/field-errors.js';
-import { allocateArticleIds, compareLockOrder, startArticleWriter, upsertArticles, type ArticleWriter, type UpsertResult } from './storage/articles.js';
+import { allocateArticleIds, lockOrderKey, startArticleWriter, upsertArticles, type ArticleWriter, type UpsertResult } from './storage/articles.js';
 import { allPodcastSlugs, ensureCategories, findPodcastSlugs } from './storage/categories.js';
 import { podcastEpisodeErrors } from './domain/podcast.js';
 import { ValidationError } from './errors.js';
@@ -165,7 +165,7 @@ function requestedCategories(raw: unknown): CategoryRef[] {
 function lockOrder(raws: readonly unknown[]): number[] {
   const keys = raws.map((raw) => {
     const id = typeof raw === 'object' && raw !== null ? (raw as { externalId?: unknown }).externalId : undefined;
-    return typeof id === 'string' ? normalizeExternalId(id) : '';
+    return lockOrderKey(typeof id === 'string' ? normalizeExternalId(id) : '');
   });
-  return keys.map((_, i) => i).sort((a, b) => compareLockOrder(keys[a]!, keys[b]!) || a - b);
+  return keys.map((_, i) => i).sort((a, b) => Buffer.compare(keys[a]!, keys[b]!) || a - b);
 }

@@ -96,6 +96,33 @@ export function lockOrderKey(externalId: string): Buffer {
   return Buffer.from(externalId, 'utf8');
 }
 
+/**
+ * An article as the writer's JSON parameter carries it (one element of `jsonb_to_recordset`): `id`
+ * and its guid are used if the article is new.
+ */
+export function articleRow(a: NormalizedArticle, id: number, guidAuthority: string, now: Date) {
+  return {
+    id,
+    external_id: a.externalId,
+    guid: buildArticleGuid(guidAuthority, now, id),
+    title: a.title,
+    url: a.url,
+    summary: a.summary,
+    content_html: a.contentHtml,
+    authors: a.authors,
+    category_names: a.categories.map((c) => c.name),
+    tags: a.tags,
+    image_url: a.imageUrl,
+    language: a.language,
+    enclosures: a.enclosures,
+    status: a.status,
+    podcast: a.podcast ?? null,
+    published_at: a.publishedAt.toISOString(),
+    updated_at: (a.updatedAt ?? a.publishedAt).toISOString(),
+    content_hash: contentHash(a),
+  };
+}
+
 export interface ArticleWriter {
   /**
    * Sends the upsert of `slice` without waiting for Postgres, so the caller can prepare the next slice
@@ -141,28 +168,7 @@ export function startArticleWriter(
 
   function write(slice: readonly { article: NormalizedArticle; id: number }[]): void {
     if (slice.length === 0) return;
-    const rows = slice.map(({ article: a, id }) => {
-      return {
-        id,
-        external_id: a.externalId,
-        guid: buildArticleGuid(ctx.guidAuthority, now, id),
-        title: a.title,
-        url: a.url,
-        summary: a.summary,
-        content_html: a.contentHtml,
-        authors: a.authors,
-        category_names: a.categories.map((c) => c.name),
-        tags: a.tags,
-        image_url: a.imageUrl,
-        language: a.language,
-        enclosures: a.enclosures,
-        status: a.status,
-        podcast: a.podcast ?? null,
-        published_at: a.publishedAt.toISOString(),
-        updated_at: (a.updatedAt ?? a.publishedAt).toISOString(),
-        content_hash: contentHash(a),
-      };
-    });
+    const rows = slice.map(({ article, id }) => articleRow(article, id, ctx.guidAuthority, now));
     for (const { article } of slice) items.push(article);
     const links = slice.flatMap(({ article: a }) => a.categories.map((c) => ({ external_id: a.externalId, category_id: categoryIdOf(c.slug) })));
     // One JSON parameter instead of ~20 bind parameters per row: building and sending a 10,000-parameter

@@ -1,5 +1,6 @@
 import { Parser, type Handler } from 'htmlparser2';
 import { stripXmlIllegal } from './clean-text.js';
+import { tokenizeCommonHtml, type HtmlEvents } from './common-html-tokenizer.js';
 
 /**
  * The article-body allowlist. docs/html-allowlist.md explains each choice; keep the two in step.
@@ -180,12 +181,19 @@ export function sanitizeArticleHtml(html: string, baseUrl: string): string {
   // Strip before parsing (so "java\0script:" cannot hide a scheme) and again after, because the
   // parser decodes numeric references: "&#1;" and "&#xFFFE;" come out as the raw characters.
   const input = NEEDS_CLEANING.test(html) ? stripXmlIllegal(html).replace(/\r\n?/g, '\n') : html;
-  const writer = new AllowlistWriter(baseUrl);
-  // The options sanitize-html passed; lower-cased tag and attribute names are htmlparser2's HTML-mode default.
-  new Parser(writer, { decodeEntities: true }).end(input);
-  // Without a "&" nothing was decoded, so the output holds only characters of the stripped input
-  // (whose surrogates are all in pairs, which no tag boundary can separate) and ASCII markup.
-  const output = input.includes('&') ? stripXmlIllegal(writer.output()) : writer.output();
+  let writer = new AllowlistWriter(baseUrl);
+  // Most bodies are read by the common-markup tokenizer, which emits htmlparser2's own events several
+  // times faster; whatever it leaves is read again from the start by htmlparser2, with the options
+  // sanitize-html passed (lower-cased tag and attribute names are its HTML-mode default).
+  const common = tokenizeCommonHtml(input, writer);
+  if (!common) {
+    writer = new AllowlistWriter(baseUrl);
+    new Parser(writer, { decodeEntities: true }).end(input);
+  }
+  // Without a "&", or read by the common tokenizer (which decodes no reference to a forbidden
+  // character), the output holds only characters of the stripped input (whose surrogates are all in
+  // pairs, which no tag boundary can separate), allowed decoded ones and ASCII markup.
+  const output = !common && input.includes('&') ? stripXmlIllegal(writer.output()) : writer.output();
   return output.trim();
 }
 
@@ -205,7 +213,7 @@ interface Frame {
  * never reported (a tag cut off by the end of input), and, as sanitize-html, an end that does not
  * match the innermost element is ignored.
  */
-class AllowlistWriter implements Partial<Handler> {
+class AllowlistWriter implements Partial<Handler>, HtmlEvents {
   private readonly parts: string[] = [];
   private readonly stack: Frame[] = [];
   /** > 0 inside an element dropped with its content: the nesting depth of the events skipped. */

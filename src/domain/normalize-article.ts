@@ -227,6 +227,20 @@ function parseDate(value: string): Date | null {
 
 /** True when sanitised HTML has text or media: "<p>&nbsp;</p>" from an empty editor is no content. */
 function hasContent(html: string): boolean {
-  if (/<(?:img|picture|video|audio|iframe)\b/.test(html)) return true;
-  return html.replace(/<[^>]*>/g, '').trim() !== '';
+  // Text first, scanning only as far as the first character outside a tag that trim() would keep:
+  // in a real body that is a few characters in, where a whole-string replace read every byte.
+  for (let i = 0; i < html.length; i++) {
+    if (html.charCodeAt(i) === 0x3c) {
+      const close = html.indexOf('>', i);
+      // An unclosed "<" is no tag: it is text.
+      if (close === -1) return true;
+      i = close;
+    } else if (!WHITE_SPACE.test(html[i]!)) {
+      return true;
+    }
+  }
+  return /<(?:img|picture|video|audio|iframe)\b/.test(html);
 }
+
+// What String.prototype.trim() removes: \s is the same set (ECMAScript WhiteSpace and LineTerminator).
+const WHITE_SPACE = /\s/;

@@ -38,6 +38,21 @@ const NON_ASCII_LETTER_OR_DIGIT = /[^\P{L}a-z]|[^\P{N}0-9]/u;
  * changes them, and must be treated as a data migration.
  */
 export function slugify(name: string): string {
+  // A batch names the same few sections in every article: each is worked out once. The bound only
+  // stops a stream of distinct names from growing the map for ever.
+  let slug = known.get(name);
+  if (slug === undefined) {
+    if (known.size >= KNOWN_MAX) known.clear();
+    slug = computeSlug(name);
+    known.set(name, slug);
+  }
+  return slug;
+}
+
+const KNOWN_MAX = 10_000;
+const known = new Map<string, string>();
+
+function computeSlug(name: string): string {
   const key = name.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim();
   const folded = Array.from(key.normalize('NFKD').replace(/\p{M}/gu, ''), (ch) => LATIN_FOLDS[ch] ?? ch).join('');
   const ascii = folded.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { NormalizedArticle } from '../../src/domain/article-input.js';
 import { validateArticle } from '../../src/ingest.js';
-import { articleRowJson, contentHash } from '../../src/storage/articles.js';
+import { articleRowJson, contentHash, jsonString } from '../../src/storage/articles.js';
+import { createRng } from '../../bench/lib/text.js';
 import { articleInput } from '../helpers/builders.js';
 
 /**
@@ -65,6 +66,26 @@ describe('contentHash', () => {
       expect(row.content_html).toBe(article.contentHtml);
       expect(row).toMatchObject({ id: 7, external_id: 'hash-1', title: article.title, summary: article.summary });
     }
+  });
+});
+
+describe('jsonString', () => {
+  it('is JSON.stringify, on strings made of what JSON escapes and what it does not', () => {
+    const alphabet = ['"', '\\', '\n', '\t', '\r', '\u0000', '\u001f', '\u007f', '\u2028', '\ud83d\ude00', '\ud800', '\udc00', '<p class="x">', 'a', 'é', ' ', '/'];
+    const rng = createRng(42);
+    const differing: string[] = [];
+    let plain = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let value = '';
+      const length = Math.floor(rng() * 12);
+      for (let j = 0; j < length; j++) value += alphabet[Math.floor(rng() * alphabet.length)];
+      if (jsonString(value) !== JSON.stringify(value)) differing.push(value);
+      if (!/[\u0000-\u0009\u000B-\u001F\\\uD800-\uDFFF]/.test(value)) plain++;
+    }
+    expect(differing).toEqual([]);
+    // Both ways through it are taken often.
+    expect(plain).toBeGreaterThan(1_000);
+    expect(plain).toBeLessThan(19_000);
   });
 });
 

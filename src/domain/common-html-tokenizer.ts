@@ -225,18 +225,21 @@ function readEndTag(html: string, lt: number, stack: string[], handler: HtmlEven
 
 /** The text of `html[from, to)` with its references decoded, or null if one is not taken here. */
 function decodeAttributeValue(html: string, from: number, to: number): string | null {
-  let amp = html.indexOf('&', from);
-  if (amp === -1 || amp >= to) return html.slice(from, to);
+  // Searched within the value only: an indexOf on the whole body would run to its end (or its next
+  // "&") for every attribute.
+  const raw = html.slice(from, to);
+  let amp = raw.indexOf('&');
+  if (amp === -1) return raw;
   let out = '';
-  let pos = from;
-  while (amp !== -1 && amp < to) {
-    const ref = readReference(html, amp, to);
+  let pos = 0;
+  while (amp !== -1) {
+    const ref = readReference(raw, amp, raw.length);
     if (ref === null) return null;
-    out += html.slice(pos, amp) + ref.text;
+    out += raw.slice(pos, amp) + ref.text;
     pos = ref.end;
-    amp = html.indexOf('&', pos);
+    amp = raw.indexOf('&', pos);
   }
-  return out + html.slice(pos, to);
+  return out + raw.slice(pos);
 }
 
 /**
@@ -248,8 +251,11 @@ function decodeAttributeValue(html: string, from: number, to: number): string | 
 function readReference(html: string, amp: number, limit: number): { text: string; end: number } | null {
   // "fish & chips": an "&" before white space is no reference, and stays as written.
   if (isWhitespace(html.charCodeAt(amp + 1))) return { text: '&', end: amp + 1 };
-  const semi = html.indexOf(';', amp + 1);
-  if (semi === -1 || semi >= limit || semi - amp > 10) return null;
+  // The ";" within the next few characters (a longer name is left to htmlparser2).
+  let semi = amp + 1;
+  const last = Math.min(limit, amp + 11);
+  while (semi < last && html.charCodeAt(semi) !== 0x3b) semi++;
+  if (semi >= last) return null;
   if (html.charCodeAt(amp + 1) !== HASH) {
     const name = html.slice(amp + 1, semi);
     const common = NAMED.get(name);

@@ -134,10 +134,21 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   // feed. D gets the same number of warm-up batches of its own rows (not counted).
   const warmUp = ingestBatches(WARM_UP_BATCHES, `warm${Date.now().toString(36)}`, { from: Date.now() - 1_800_000 });
   const baselineD = await prepareBaselineD(ctx, [...ingestBatches(WARM_UP_BATCHES, `dwarm${Date.now().toString(36)}`, { from: Date.now() - 1_800_000 }), ...batches]);
+  // Every body is built before the first request. Building 20 batches takes seconds of this process's
+  // one thread, during which it cannot see the service close idle keep-alive connections (after 5 s):
+  // the next request would be written into a closed socket (EPIPE). Bodies are serialised before any
+  // clock starts, as D's rows are built before its clock starts: the client's JSON.stringify of
+  // 2.7 MB is not the service's time.
+  const bodies = batches.map((batch) => articlesBody(batch));
+  const concurrent = ingestBatches(options.ingestBatches, `par${Date.now().toString(36)}`).map((batch) => articlesBody(batch));
+  // Dated from 20 minutes ago on, a tenth of a second apart: newer than the warm-up, each batch newer
+  // than the last, none in the future (a future article is scheduled, not listed).
+  const newest = ingestBatches(options.ingestBatches, `new${Date.now().toString(36)}`, { from: Date.now() - 1_200_000, stepMs: 100 }).map((batch) => articlesBody(batch));
   const ours: number[] = [];
   const d: number[] = [];
   let inFlight2 = 0;
   const newestFirst: number[] = [];
+  let phase = 'warm-up';
   try {
     // Warm-up, not counted: the batches (JIT, first categories, connection pool), then the first
     // render of the twelve new category feeds, waited for. That render happens once in a feed's
@@ -146,10 +157,8 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
     for (const batch of warmUp) await postArticles(service.base, batch);
     await refreshAll(service.base);
     for (let b = 0; b < WARM_UP_BATCHES; b++) await baselineD.runBatch(b);
-    // Interleaved, batch by batch: a noisy moment hits both rows. Bodies are serialised before the
-    // clock starts, as D's rows are built before its clock starts: the client's JSON.stringify of
-    // 2.7 MB is not the service's time.
-    const bodies = batches.map((batch) => articlesBody(batch));
+    // Interleaved, batch by batch: a noisy moment hits both rows.
+    phase = 'one batch at a time';
     for (let b = 0; b < batches.length; b++) {
       const t = performance.now();
       await postArticles(service.base, bodies[b]!);
@@ -158,7 +167,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
     }
     // Two batches in flight (a CMS importing with two workers): the service validates and sanitises
     // one while Postgres writes the other. Reported beside the sequential row, not instead of it.
-    const concurrent = ingestBatches(options.ingestBatches, `par${Date.now().toString(36)}`).map((batch) => articlesBody(batch));
+    phase = 'two batches in flight';
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -169,14 +178,16 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
     inFlight2 = (concurrent.length * BATCH) / ((performance.now() - started) / 1000);
     // Every batch the newest (a CMS pushing new articles): each one changes the twelve feeds, and
     // the refreshes that follow re-render them on the service's core while the next batches arrive.
-    // Dated from 20 minutes ago on, a tenth of a second apart: newer than the warm-up, each batch
-    // newer than the last, none in the future (a future article is scheduled, not listed).
-    const newest = ingestBatches(options.ingestBatches, `new${Date.now().toString(36)}`, { from: Date.now() - 1_200_000, stepMs: 100 }).map((batch) => articlesBody(batch));
+    phase = 'each batch the newest';
     for (const body of newest) {
       const t = performance.now();
       await postArticles(service.base, body);
       newestFirst.push(performance.now() - t);
     }
+  } catch (err) {
+    // The service's own account of a failed request (a crash, a 5xx) is in its log, not in the client's error.
+    const log = service.child.output.slice(-20).join('\n');
+    throw new Error(`${phase}: ${err instanceof Error ? err.message : String(err)}\n  the service's last log lines:\n${log}`, { cause: err });
   } finally {
     await service.stop();
     await baselineD.close();

@@ -56,6 +56,7 @@ const envSchema = z.object({
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   // WebSub (issue 7): our hub at PUBLIC_BASE_URL/websub, plus external hubs advertised and pinged.
   WEBSUB_HUBS: httpUrlList.default([]),
   WEBSUB_ALLOW_PRIVATE: bool.default(false),

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createHttpServer } from './http/server.js';
 import { getRequestListener } from '@hono/node-server';
 import { createFastFeedListener } from './http/fast-feeds.js';
 import { createApp, type App } from './app.js';
@@ -60,7 +61,7 @@ export async function startService(config: Config, log: Logger, overrides: Parti
     { ...deps, ...(config.STATS_ENABLED ? { readers: realtime.readers } : {}) },
     getRequestListener(app.fetch),
   );
-  const server = createServer(listener);
+  const server = createHttpServer(listener, config);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

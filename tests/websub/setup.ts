@@ -1,7 +1,9 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { createFastFeedListener } from '../../src/http/fast-feeds.js';
+import { createHttpServer } from '../../src/http/server.js';
+import { loadConfig } from '../../src/config.js';
 import type { LookupHost } from '../../src/upstream/fetch-feed.js';
 import { createTestContext, type TestContext } from '../helpers/app.js';
 
@@ -38,7 +40,8 @@ export interface LiveApp {
 
 export async function startLiveApp(env: Record<string, string> = {}): Promise<LiveApp> {
   let handler: RequestListener = (_req, res) => res.writeHead(503).end();
-  const server = createServer((req, res) => handler(req, res));
+  // The service's own server settings (its keep-alive timeout among them); the app's config comes later.
+  const server = createHttpServer((req, res) => handler(req, res), loadConfig({}));
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);

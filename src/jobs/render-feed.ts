@@ -145,6 +145,8 @@ export async function renderFeed(ctx: RenderContext, feedKey: string, options: {
     contentDigest: digest,
     contentUpdatedAt: updated,
     nextDueAt: earliest(content.nextDueAt, tombstonesExpireAt(deletedEntries)),
+    // The oldest item of a full window: an article published before it cannot enter this feed.
+    liveFloor: items.length >= ctx.itemLimit ? items[items.length - 1]!.publishedAt : null,
     snapshots,
   });
   return { feedKey, found: true, changed: saved.written && snapshots.length > 0, itemCount: items.length };

@@ -246,6 +246,11 @@ export function startArticleWriter(
     const externalIds = items.map((a) => a.externalId);
     const changedByExternalId = new Map(changed.map((r) => [r.externalId, r]));
     const touched = new Set<number>();
+    // Feeds an edited article is or was in: their live window may change. Feeds that only gained new
+    // articles, with the newest one's date: markFeedsDirty decides whether that reaches the live window.
+    const edited = new Set<number>();
+    const newestInserted = new Map<number, Date>();
+    let newestOverall: Date | null = null;
     if (changed.length > 0) {
       // Old links of rows that existed before: a re-categorised article must leave its old feeds too.
       // (The writes linked new rows only, so these are the links as they were.)
@@ -255,14 +260,22 @@ export function startArticleWriter(
           .select({ categoryId: articleCategories.categoryId })
           .from(articleCategories)
           .where(inArray(articleCategories.articleId, updatedIds));
-        for (const link of previousLinks) touched.add(link.categoryId);
+        for (const link of previousLinks) {
+          touched.add(link.categoryId);
+          edited.add(link.categoryId);
+        }
         await tx.delete(articleCategories).where(inArray(articleCategories.articleId, updatedIds));
       }
       const links = items.flatMap((a) => {
         const row = changedByExternalId.get(a.externalId);
         if (!row) return [];
         const categories = a.categories.map((c) => categoryIdOf(c.slug));
-        for (const id of categories) touched.add(id);
+        for (const id of categories) {
+          touched.add(id);
+          if (!row.inserted) edited.add(id);
+          else if ((newestInserted.get(id)?.getTime() ?? -Infinity) < row.publishedAt.getTime()) newestInserted.set(id, row.publishedAt);
+        }
+        if (row.inserted && (newestOverall === null || newestOverall < row.publishedAt)) newestOverall = row.publishedAt;
         if (row.inserted) return [];
         return categories.map((categoryId) => ({ article_id: row.id, category_id: categoryId, published_at: row.publishedAt.toISOString(), listed: row.status === 'published' }));
       });
@@ -275,7 +288,9 @@ export function startArticleWriter(
           on conflict do nothing`);
       }
       // In the same transaction as the change: a refresh can never see the articles without the mark.
-      await markFeedsDirty(tx, [...touched], true);
+      const insertsOnly = new Map([...newestInserted].filter(([id]) => !edited.has(id)).map(([id, at]) => [id, { newestPublishedAt: at }]));
+      const allInsertsOnly = updatedIds.length === 0 && newestOverall !== null ? { newestPublishedAt: newestOverall } : undefined;
+      await markFeedsDirty(tx, [...touched], true, { insertsOnly, ...(allInsertsOnly ? { allInsertsOnly } : {}) });
     }
 
     // Unchanged rows are not returned by the upsert: look their ids up for the response.

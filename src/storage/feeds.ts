@@ -15,12 +15,15 @@ export type FeedStateRow = typeof feedState.$inferSelect;
 export type SnapshotRow = typeof feedSnapshots.$inferSelect;
 export type CategoryRow = typeof categories.$inferSelect;
 
-/** Feeds whose content changed since their last render, or whose scheduled article is now due. One query. */
+/**
+ * Feeds whose live content may have changed since their last render (live_version: a change below a
+ * full window does not count), or whose scheduled article is now due. One query.
+ */
 export async function findStaleFeeds(db: Database, now: Date): Promise<FeedStateRow[]> {
   return db
     .select()
     .from(feedState)
-    .where(or(gt(feedState.version, feedState.renderedVersion), lte(feedState.nextDueAt, now)))
+    .where(or(gt(feedState.liveVersion, feedState.renderedVersion), lte(feedState.nextDueAt, now)))
     .orderBy(asc(feedState.feedKey));
 }
 
@@ -178,6 +181,8 @@ export async function saveRender(
     contentDigest: string;
     contentUpdatedAt: Date;
     nextDueAt: Date | null;
+    /** publishedAt of the render's oldest item when its window was full, else null (feed_state.live_floor). */
+    liveFloor: Date | null;
     snapshots: SnapshotWrite[];
   },
 ): Promise<{ written: boolean }> {
@@ -192,6 +197,10 @@ export async function saveRender(
         nextDueAt: render.nextDueAt,
         contentDigest: render.contentDigest,
         contentUpdatedAt: render.contentUpdatedAt,
+        liveFloor: render.liveFloor,
+        // A change committed after this render read the feed was judged against the floor before this
+        // one, which may be higher than the new one (a retraction lowers it): count it as live.
+        liveVersion: sql`case when ${feedState.version} > ${render.sourceVersion} then ${feedState.version} else ${feedState.liveVersion} end`,
       })
       .where(eq(feedState.feedKey, render.feedKey));
     if (unchanged && render.snapshots.length === 0) return { written: false };

@@ -144,8 +144,20 @@ export const feedState = pgTable(
     categoryId: integer('category_id').references(() => categories.id, { onDelete: 'cascade' }),
     /** Bumped in the same transaction as every change to the feed's content. */
     version: bigint('version', { mode: 'number' }).notNull().default(1),
+    /**
+     * The version of the last change that may have changed the live feed (its newest items). A change
+     * that only files articles below the live window (an archive import) bumps `version` alone: the
+     * archive views see it, and the live feed is not read again for it. The feed needs a render when
+     * this is ahead of renderedVersion.
+     */
+    liveVersion: bigint('live_version', { mode: 'number' }).notNull().default(1),
     /** The version the current snapshots were rendered from (0: never rendered). */
     renderedVersion: bigint('rendered_version', { mode: 'number' }).notNull().default(0),
+    /**
+     * publishedAt of the oldest item of the last render when the live window was full: a new article
+     * published before it cannot enter the feed. Null when the window was not full (any article can).
+     */
+    liveFloor: tz('live_floor'),
     /** Earliest publishedAt of a scheduled (future) article in this feed: the feed changes then. */
     nextDueAt: tz('next_due_at'),
     /** Hash of the rendered content (without its `updated` date): an identical re-render writes nothing. */

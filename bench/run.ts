@@ -54,7 +54,7 @@ function parseOptions(argv: string[]): BenchOptions {
     connections: int('connections', 32),
     archiveArticles: quick ? 100_000 : 1_000_000,
     archiveCategories: quick ? 100 : 1_000,
-    freshnessCount: quick ? 40 : 100,
+    freshnessCount: quick ? 30 : 100,
     ingestBatches: quick ? 6 : 20,
     serveDb,
     startupRuns: 3,

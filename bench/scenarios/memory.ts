@@ -76,7 +76,8 @@ request = function()
 end
 `,
     );
-    const wrkAll = { url: service.base, durationSec: Math.max(options.durationSec, 3), connections: options.connections, headers: {}, cpu: placement.loadCpu, script };
+    // At least 3 s in a full run (1,000 feeds to touch); --quick keeps its own 1 s (a reference row).
+    const wrkAll = { url: service.base, durationSec: options.quick ? options.durationSec : Math.max(options.durationSec, 3), connections: options.connections, headers: {}, cpu: placement.loadCpu, script };
     ctx.log(`  wrk: ${wrkCommandLine(wrkAll)}`);
     const allRuns: number[] = [];
     const allRss: number[] = [];

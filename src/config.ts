@@ -31,6 +31,14 @@ const envSchema = z.object({
     .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   DATA_DIR: z.string().default('./data'),
+  /**
+   * PGlite's buffer pool. PostgreSQL's 128MB default cost ~0.4 s of every start (PGlite touches the
+   * whole pool as it starts) and ~130 MB of memory; see decision 0010 for the workload measured.
+   */
+  PGLITE_SHARED_BUFFERS: z
+    .string()
+    .regex(/^[1-9][0-9]*(kB|MB|GB)$/, { message: 'must be a PostgreSQL size such as 16MB' })
+    .default('16MB'),
   PUBLIC_BASE_URL: z
     .string()
     .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), {

@@ -33,7 +33,12 @@ export interface Service {
  */
 export async function startService(config: Config, log: Logger, overrides: Partial<Pick<Deps, 'now' | 'fetch' | 'upstream'>> = {}): Promise<Service> {
   const startedAt = performance.now();
-  const dbHandle = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX });
+  const dbHandle = await openDb({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolMax: config.DATABASE_POOL_MAX,
+    pgliteSharedBuffers: config.PGLITE_SHARED_BUFFERS,
+  });
   try {
     await migrateDb(dbHandle);
   } catch (err) {

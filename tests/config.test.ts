@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: 5 * 1024 * 1024,
       DATA_DIR: './data',
       LOG_LEVEL: 'info',
+      PGLITE_SHARED_BUFFERS: '16MB',
     });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.ADMIN_TOKEN).toBeUndefined();
@@ -94,6 +95,10 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'verbose'],
     ['BODY_LIMIT_BYTES', 'five megabytes'],
     ['BODY_LIMIT_BYTES', '10'],
+    ['PGLITE_SHARED_BUFFERS', '16'],
+    ['PGLITE_SHARED_BUFFERS', '16 MB'],
+    ['PGLITE_SHARED_BUFFERS', '0MB'],
+    ['PGLITE_SHARED_BUFFERS', '16MB; drop table articles'],
   ])('%s=%j is a ConfigError naming the variable', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.issues.map((i) => i.variable)).toEqual([variable]);

@@ -43,12 +43,14 @@ export interface OpenDbOptions {
   poolMax?: number;
   /** PGlite only: start from this data-dir dump (tests start from a migrated template). */
   pgliteTemplate?: Blob;
+  /** PGlite only: shared_buffers, a PostgreSQL size such as 16MB (PostgreSQL's default when absent). */
+  pgliteSharedBuffers?: string | undefined;
 }
 
 /** Opens Postgres (postgres.js) when a URL is given, else embedded PGlite under dataDir (or memory://). */
 export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
-  return openPglite(options.dataDir, options.pgliteTemplate);
+  return openPglite(options.dataDir, options.pgliteTemplate, options.pgliteSharedBuffers);
 }
 
 async function openPostgres(url: string, max: number): Promise<DbHandle> {
@@ -104,7 +106,7 @@ async function openPostgres(url: string, max: number): Promise<DbHandle> {
 /** V8's default is 1,800,000; see openPglite. */
 const WASM_TIERING_BUDGET = 5_000_000;
 
-async function openPglite(dataDir: string, template?: Blob): Promise<DbHandle> {
+async function openPglite(dataDir: string, template?: Blob, sharedBuffers?: string): Promise<DbHandle> {
   const inMemory = dataDir === 'memory://' || dataDir === '';
   let releaseLock = () => {};
   if (!inMemory) {
@@ -123,7 +125,12 @@ async function openPglite(dataDir: string, template?: Blob): Promise<DbHandle> {
   setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   let client: PGlite;
   try {
-    client = await PGlite.create({ ...(inMemory ? {} : { dataDir }), ...(template ? { loadDataDir: template } : {}) });
+    client = await PGlite.create({
+      ...(inMemory ? {} : { dataDir }),
+      ...(template ? { loadDataDir: template } : {}),
+      // startParams replaces PGlite's own list, so it is extended, not replaced.
+      ...(sharedBuffers ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`] } : {}),
+    });
   } catch (err) {
     releaseLock();
     throw err;

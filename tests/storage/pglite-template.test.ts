@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/storage/db.js';
 import { buildPgliteTemplate, isEmptyDataDir, seedDataDirFromTemplate } from '../../src/storage/pglite-template.js';
 
 // The first start on an empty DATA_DIR copies the build's migrated template (decision 0001). Built
@@ -77,5 +78,23 @@ describe('PGlite first-start template', () => {
     const dataDir = join(root, 'data-c');
     expect(seedDataDirFromTemplate(dataDir, join(root, 'pglite-template-v2-000000000000'))).toBe(false);
     expect(existsSync(join(dataDir, 'base'))).toBe(false);
+  });
+
+  it('opens with the configured shared_buffers, and PostgreSQL\'s default without one', async () => {
+    for (const [sharedBuffers, expected] of [['8MB', '8MB'], [undefined, '128MB']] as const) {
+      const dataDir = join(root, `data-sb-${expected}`);
+      seedDataDirFromTemplate(dataDir, template);
+      const handle = await openDb({ dataDir, pgliteSharedBuffers: sharedBuffers });
+      try {
+        if (handle.raw.kind !== 'pglite') throw new Error('expected PGlite');
+        const { rows } = await handle.raw.client.query<{ shared_buffers: string }>('show shared_buffers');
+        expect(rows[0]!.shared_buffers).toBe(expected);
+        // PGlite's own start parameters still apply (the list is extended, not replaced).
+        const search = await handle.raw.client.query<{ search_path: string }>('show search_path');
+        expect(search.rows[0]!.search_path).toBe('public');
+      } finally {
+        await handle.close();
+      }
+    }
   });
 });

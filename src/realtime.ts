@@ -50,14 +50,23 @@ export class Realtime {
     this.readers = new ReaderStats(deps);
   }
 
-  /** Hooks feed changes to the delivery pipeline and starts the statistics timer. */
-  start(): void {
+  /**
+   * Hooks feed changes to the delivery pipeline and starts the statistics timer. The start-up sweep
+   * (work a stopped instance left) runs now unless `sweep: false`: the service runs it itself once
+   * it is listening (startService).
+   */
+  start(options: { sweep?: boolean } = {}): void {
     if (this.started) return;
     this.started = true;
     // Every instance hears of every change (its own announce, others' through sync); enqueueing is
     // idempotent, so whichever instance gets there first records the change and sends it.
     this.feeds.onFeedsChanged((keys) => this.feedsChanged(keys));
     if (this.deps.config.STATS_ENABLED) this.readers.start();
+    if (options.sweep ?? true) this.startupSweep();
+  }
+
+  /** The sweep run once at start; a failure is logged (the periodic sweep tries again). */
+  startupSweep(): void {
     void this.sweep().catch((err: unknown) => this.deps.log.warn({ err }, 'websub start-up sweep failed'));
   }
 

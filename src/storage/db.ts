@@ -26,6 +26,11 @@ export interface DbHandle {
    */
   withTryLock<T>(key: number, fn: () => Promise<T>): Promise<{ acquired: true; result: T } | { acquired: false }>;
   close(): Promise<void>;
+  /**
+   * True when this open created the database from the build's migrated template (PGlite, empty
+   * DATA_DIR): it holds exactly the committed migrations, so there is nothing to migrate.
+   */
+  fromTemplate: boolean;
   /** The raw driver, for the rare statement drizzle cannot express. */
   raw: { kind: 'pglite'; client: PGlite } | { kind: 'postgres'; client: postgres.Sql };
 }
@@ -61,6 +66,7 @@ async function openPostgres(url: string, max: number): Promise<DbHandle> {
   return {
     db,
     kind: 'postgres',
+    fromTemplate: false,
     raw: { kind: 'postgres', client },
     async listen(channel, onPayload) {
       const sub = await client.listen(channel, onPayload);
@@ -114,8 +120,9 @@ async function openPglite(dataDir: string, template?: Blob, sharedBuffers?: stri
     releaseLock = lockDataDir(dataDir);
   }
   // A new data dir starts as a copy of the build's migrated template when there is one (instead of an
-  // initdb of several seconds); migrations still run after, so an outdated template is harmless.
-  if (!inMemory && !template && isEmptyDataDir(dataDir)) seedDataDirFromTemplate(dataDir);
+  // initdb of several seconds). The template is named by the hash of migrations/, so the one found
+  // holds exactly this build's migrations (fromTemplate: the service skips the migration run).
+  const fromTemplate = !inMemory && !template && isEmptyDataDir(dataDir) && seedDataDirFromTemplate(dataDir);
   // V8 re-compiles a WebAssembly function with its optimising compiler once it has run enough, on
   // background threads. PostgreSQL's start-up runs enough of its 9 MB to queue hundreds of those jobs,
   // and on one core they starve the main thread: ~0.35 s of a first start to the first feed went to
@@ -140,6 +147,7 @@ async function openPglite(dataDir: string, template?: Blob, sharedBuffers?: stri
   return {
     db,
     kind: 'pglite',
+    fromTemplate,
     raw: { kind: 'pglite', client },
     async listen(channel, onPayload) {
       return client.listen(channel, onPayload);

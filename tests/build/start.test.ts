@@ -74,6 +74,14 @@ describe('the built service (dist/main.js)', () => {
     expect(items).toContain('Built and bundled');
   });
 
+  it('the first start copied the build\'s migrated template (no migration run) and is ready', async () => {
+    const listening = output.join('').split('\n').find((line) => line.includes('"msg":"listening"'));
+    expect(JSON.parse(listening!)).toMatchObject({ database: 'pglite', fromTemplate: true });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ database: 'ok', migrations: 'ok' });
+  });
+
   it('serves the API description and Swagger UI from files found next to the package', async () => {
     const spec = await fetch(`${base}/openapi.json`);
     expect(spec.status).toBe(200);

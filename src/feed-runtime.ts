@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import { SnapshotCache, type SnapshotEntry } from './feed-cache.js';
+import { SnapshotCache, type RenderedSnapshot, type SnapshotEntry } from './feed-cache.js';
 import { buildFeedDocument, feedUrls, newestChange, type FeedSite } from './domain/feed-builder.js';
 import { advertisedHubs, feedLinkHeader } from './domain/websub.js';
 import { encodeSnapshot, httpDate, renderFeed, type RenderContext, type RenderOutcome } from './jobs/render-feed.js';
@@ -75,6 +75,14 @@ function entryFromRow(row: SnapshotHead, site?: FeedSite): SnapshotEntry {
     // A canonical snapshot is served at its canonical URL: that is its self.
     ...(site ? { link: feedLinkHeader(site.hubs, feedUrls(site.baseUrl, row.feedKey)[row.format]) } : {}),
   };
+}
+
+/**
+ * A just-rendered snapshot as entryFromRow would have read it back, with its canonical URL's Link
+ * header (the cache drops the identity body itself).
+ */
+function cacheable(rendered: RenderedSnapshot, site: FeedSite): SnapshotEntry {
+  return { ...rendered, link: feedLinkHeader(site.hubs, feedUrls(site.baseUrl, rendered.feedKey)[rendered.format]) };
 }
 
 /**
@@ -230,12 +238,18 @@ export class FeedRuntime {
       }
       const outcome = await render;
       if (!outcome.found) return null;
+      // The bytes just stored are in hand: serve and cache them rather than read them back.
+      const fresh = outcome.stored.find((e) => e.format === format);
+      if (fresh) return this.remember(cacheable(fresh, this.renderContext.site));
       row = await getSnapshot(this.deps.db, feedKey, format);
       if (!row) return null;
     }
-    const entry = entryFromRow(row, this.renderContext.site);
-    // A sync that ran while we loaded may have seen a newer write: then this copy is not cached.
-    if (entry.seq >= (this.newestSeq.get(`${feedKey}.${format}`) ?? 0)) this.cache.set(entry);
+    return this.remember(entryFromRow(row, this.renderContext.site));
+  }
+
+  /** Caches an entry loaded or rendered just now, unless a sync meanwhile saw a newer write of it. */
+  private remember(entry: SnapshotEntry): SnapshotEntry {
+    if (entry.seq >= (this.newestSeq.get(`${entry.feedKey}.${entry.format}`) ?? 0)) this.cache.set(entry);
     return entry;
   }
 

@@ -102,6 +102,11 @@ export interface RenderOutcome {
   /** true when new bytes were stored. */
   changed: boolean;
   itemCount: number;
+  /**
+   * The snapshots this render stored, each with the seq it was stored under: what a cache can hold
+   * without reading them back. A format whose bytes were already stored is not here.
+   */
+  stored: RenderedSnapshot[];
 }
 
 /**
@@ -112,7 +117,7 @@ export interface RenderOutcome {
 export async function renderFeed(ctx: RenderContext, feedKey: string, options: { force?: boolean } = {}): Promise<RenderOutcome> {
   const now = ctx.now();
   const content = await loadFeedContent(ctx.db, feedKey, { limit: ctx.itemLimit, now });
-  if (!content) return { feedKey, found: false, changed: false, itemCount: 0 };
+  if (!content) return { feedKey, found: false, changed: false, itemCount: 0, stored: [] };
   const { state, category, items } = content;
   // RFC 6721 tombstones of the last 30 days' retractions (shown in Atom); read beside the content: a
   // retraction committed in between bumps the feed's version, so the next refresh reconciles them.
@@ -131,11 +136,12 @@ export async function renderFeed(ctx: RenderContext, feedKey: string, options: {
   });
   const unchanged = state.contentDigest === digest && !options.force;
   let snapshots: SnapshotWrite[] = [];
+  let entries: RenderedSnapshot[] = [];
   if (!unchanged) {
     const doc: FeedDocument = { ...draft, updated };
     // Last-Modified must not be later than the response's Date: clamp a future content date.
     const lastModified = new Date(Math.min(updated.getTime(), now.getTime()));
-    const entries = await Promise.all(FEED_FORMATS.map((format) => encodeSnapshot(doc, format, { feedKey, lastModified })));
+    entries = await Promise.all(FEED_FORMATS.map((format) => encodeSnapshot(doc, format, { feedKey, lastModified })));
     snapshots = entries.map(toSnapshotWrite);
   }
   const saved = await saveRender(ctx.db, {
@@ -149,7 +155,11 @@ export async function renderFeed(ctx: RenderContext, feedKey: string, options: {
     liveFloor: items.length >= ctx.itemLimit ? items[items.length - 1]!.publishedAt : null,
     snapshots,
   });
-  return { feedKey, found: true, changed: saved.written && snapshots.length > 0, itemCount: items.length };
+  const stored = entries.flatMap((entry) => {
+    const seq = saved.seqs[entry.format];
+    return seq === undefined ? [] : [{ ...entry, seq }];
+  });
+  return { feedKey, found: true, changed: saved.written && snapshots.length > 0, itemCount: items.length, stored };
 }
 
 /** The earlier of two optional dates. */

@@ -185,10 +185,10 @@ export async function saveRender(
     liveFloor: Date | null;
     snapshots: SnapshotWrite[];
   },
-): Promise<{ written: boolean }> {
+): Promise<{ written: boolean; seqs: Partial<Record<FeedFormat, number>> }> {
   return db.transaction(async (tx) => {
     const [state] = await tx.select().from(feedState).where(eq(feedState.feedKey, render.feedKey)).for('update');
-    if (!state || state.renderedVersion > render.sourceVersion) return { written: false };
+    if (!state || state.renderedVersion > render.sourceVersion) return { written: false, seqs: {} };
     const unchanged = state.contentDigest === render.contentDigest;
     await tx
       .update(feedState)
@@ -203,10 +203,11 @@ export async function saveRender(
         liveVersion: sql`case when ${feedState.version} > ${render.sourceVersion} then ${feedState.version} else ${feedState.liveVersion} end`,
       })
       .where(eq(feedState.feedKey, render.feedKey));
-    if (unchanged && render.snapshots.length === 0) return { written: false };
+    if (unchanged && render.snapshots.length === 0) return { written: false, seqs: {} };
     // A forced re-render of unchanged content produces the same bytes, which the upsert below skips:
     // only rows actually written count as a change (else every forced refresh announces every feed).
     let written = false;
+    const seqs: Partial<Record<FeedFormat, number>> = {};
     for (const s of render.snapshots) {
       const rows = await tx
         .insert(feedSnapshots)
@@ -239,9 +240,12 @@ export async function saveRender(
           setWhere: sql`${feedSnapshots.etag} is distinct from excluded.etag and ${feedSnapshots.sourceVersion} <= excluded.source_version`,
         })
         .returning({ seq: feedSnapshots.seq });
-      if (rows.length > 0) written = true;
+      if (rows.length > 0) {
+        written = true;
+        seqs[s.format] = rows[0]!.seq;
+      }
     }
-    return { written };
+    return { written, seqs };
   });
 }
 

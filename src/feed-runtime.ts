@@ -72,8 +72,7 @@ function entryFromRow(row: SnapshotHead, site?: FeedSite): SnapshotEntry {
     lastModifiedHttp: httpDate(row.lastModified),
     itemCount: row.itemCount,
     seq: row.seq,
-    // A canonical snapshot is served at its canonical URL: that is its self.
-    ...(site ? { link: feedLinkHeader(site.hubs, feedUrls(site.baseUrl, row.feedKey)[row.format]) } : {}),
+    ...(site ? { link: canonicalLink(site, row.feedKey, row.format) } : {}),
   };
 }
 
@@ -82,7 +81,12 @@ function entryFromRow(row: SnapshotHead, site?: FeedSite): SnapshotEntry {
  * header (the cache drops the identity body itself).
  */
 function cacheable(rendered: RenderedSnapshot, site: FeedSite): SnapshotEntry {
-  return { ...rendered, link: feedLinkHeader(site.hubs, feedUrls(site.baseUrl, rendered.feedKey)[rendered.format]) };
+  return { ...rendered, link: canonicalLink(site, rendered.feedKey, rendered.format) };
+}
+
+/** A canonical snapshot is served at its canonical URL: that is its self in the Link header. */
+function canonicalLink(site: FeedSite, feedKey: string, format: FeedFormat): string {
+  return feedLinkHeader(site.hubs, feedUrls(site.baseUrl, feedKey)[format]);
 }
 
 /**

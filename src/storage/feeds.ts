@@ -206,7 +206,6 @@ export async function saveRender(
     if (unchanged && render.snapshots.length === 0) return { written: false, seqs: {} };
     // A forced re-render of unchanged content produces the same bytes, which the upsert below skips:
     // only rows actually written count as a change (else every forced refresh announces every feed).
-    let written = false;
     const seqs: Partial<Record<FeedFormat, number>> = {};
     for (const s of render.snapshots) {
       const rows = await tx
@@ -240,12 +239,9 @@ export async function saveRender(
           setWhere: sql`${feedSnapshots.etag} is distinct from excluded.etag and ${feedSnapshots.sourceVersion} <= excluded.source_version`,
         })
         .returning({ seq: feedSnapshots.seq });
-      if (rows.length > 0) {
-        written = true;
-        seqs[s.format] = rows[0]!.seq;
-      }
+      if (rows.length > 0) seqs[s.format] = rows[0]!.seq;
     }
-    return { written, seqs };
+    return { written: Object.keys(seqs).length > 0, seqs };
   });
 }
 

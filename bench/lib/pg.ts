@@ -71,3 +71,18 @@ export async function dropStaleTempDatabases(admin: postgres.Sql): Promise<strin
   }
   return dropped;
 }
+
+/**
+ * The postmaster's pid of the Postgres server at ADMIN_URL, when it runs on this machine and this
+ * process may read its postmaster.pid; null otherwise.
+ */
+export async function postgresPostmaster(admin: postgres.Sql): Promise<number | null> {
+  try {
+    const [row] = await admin<{ setting: string }[]>`select setting from pg_settings where name = 'data_directory'`;
+    const { readFile } = await import('node:fs/promises');
+    const pid = Number((await readFile(`${row!.setting}/postmaster.pid`, 'utf8')).split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}

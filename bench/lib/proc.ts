@@ -223,6 +223,19 @@ const USER_HZ = 100;
  * request hardly moves when other work shares the machine: it is the noise-robust figure.
  */
 export async function cpuSecondsOfGroup(pgid: number): Promise<number> {
+  return cpuSecondsOf((pid, fields) => Number(fields[2]) === pgid); // pgrp is field 5
+}
+
+/**
+ * CPU seconds used so far by a process and its children: a Postgres server, whose postmaster puts each
+ * backend in a session of its own. A child that exited meanwhile is no longer counted.
+ */
+export async function cpuSecondsOfTree(root: number): Promise<number> {
+  return cpuSecondsOf((pid, fields) => pid === root || Number(fields[1]) === root); // ppid is field 4
+}
+
+/** Sums utime + stime of every process in /proc that `match` picks (given its stat fields from state on). */
+async function cpuSecondsOf(match: (pid: number, fields: string[]) => boolean): Promise<number> {
   const { readdir, readFile } = await import('node:fs/promises');
   let ticks = 0;
   for (const name of await readdir('/proc')) {
@@ -231,7 +244,7 @@ export async function cpuSecondsOfGroup(pgid: number): Promise<number> {
       const stat = await readFile(`/proc/${name}/stat`, 'utf8');
       // Fields after the command name (which may contain spaces) start at state (field 3).
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue; // pgrp is field 5
+      if (!match(Number(name), fields)) continue;
       ticks += Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14, 15
     } catch {
       /* the process ended meanwhile */

@@ -12,7 +12,7 @@ export interface ResultRow {
   row: string;
   /** The median over runs (or the single figure, when `runs` says so). */
   value: number;
-  unit: 'req/s' | 'ms' | 'articles/s' | 'MB' | 'feeds/s' | 's' | 'µs CPU/req';
+  unit: 'req/s' | 'ms' | 'articles/s' | 'MB' | 'feeds/s' | 's' | 'µs CPU/req' | 'µs CPU/article';
   /** Server CPU per request (serve rows), µs. */
   cpuUsPerRequest?: number;
   p50Ms?: number;

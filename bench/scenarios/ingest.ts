@@ -8,7 +8,8 @@ import type { NormalizedArticle } from '../../src/domain/article-input.js';
 import { makeArticle, type ArticlePayload } from '../lib/articles.js';
 import type { BenchContext } from '../lib/context.js';
 import { articlesBody, postArticles } from '../lib/ingest-client.js';
-import { createTempDatabase } from '../lib/pg.js';
+import { createTempDatabase, postgresPostmaster } from '../lib/pg.js';
+import { cpuSecondsOfGroup, cpuSecondsOfTree } from '../lib/proc.js';
 import { httpRequest } from '../lib/http.js';
 import { ADMIN_TOKEN, startOurService } from '../lib/service.js';
 import { fmtNumber, median } from '../lib/stats.js';
@@ -148,6 +149,11 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   const newest = ingestBatches(referenceBatches, `new${Date.now().toString(36)}`, { from: Date.now() - 1_200_000, stepMs: 100 }).map((batch) => articlesBody(batch));
   const ours: number[] = [];
   const d: number[] = [];
+  // CPU seconds of the service and of Postgres (all its processes: D's batches are outside these
+  // windows) over our timed requests: what an article costs each, and so the ceiling of one core.
+  const postmaster = await postgresPostmaster(ctx.admin!);
+  const cpu = { service: 0, postgres: 0 };
+  const cpuNow = async () => ({ service: await cpuSecondsOfGroup(service.child.pid), postgres: postmaster ? await cpuSecondsOfTree(postmaster) : 0 });
   let inFlight2 = 0;
   const newestFirst: number[] = [];
   let phase = 'warm-up';
@@ -162,9 +168,13 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
     // Interleaved, batch by batch: a noisy moment hits both rows.
     phase = 'one batch at a time';
     for (let b = 0; b < batches.length; b++) {
+      const before = await cpuNow();
       const t = performance.now();
       await postArticles(service.base, bodies[b]!);
       ours.push(performance.now() - t);
+      const after = await cpuNow();
+      cpu.service += after.service - before.service;
+      cpu.postgres += after.postgres - before.postgres;
       d.push(await baselineD.runBatch(WARM_UP_BATCHES + b));
     }
     // Two batches in flight (a CMS importing with two workers): the service validates and sanitises
@@ -205,6 +215,20 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   report.add({ scenario, row: 'ours POST /api/v1/articles', value: oursMedian, unit: 'articles/s', runs: perBatchRate(ours), target: '≥ 5,000/s', pass: oursMedian >= 5000 });
   const ratio = oursMedian / median(perBatchRate(d));
   report.add({ scenario, row: 'ours vs D', value: oursMedian, unit: 'articles/s', runs: perBatchRate(ours), ratio, ratioLabel: 'of D', target: '≥ 0.3× D', pass: ratio >= 0.3 });
+  const articles = ours.length * BATCH;
+  const serviceUs = (cpu.service * 1e6) / articles;
+  const postgresUs = (cpu.postgres * 1e6) / articles;
+  const wallUs = ours.reduce((s, v) => s + v, 0) * 1000 / articles;
+  ctx.log(`  per article, one batch at a time: ${wallUs.toFixed(0)} µs wall; CPU ${serviceUs.toFixed(0)} µs in the service${postmaster ? `, ${postgresUs.toFixed(0)} µs in Postgres` : ' (Postgres not on this machine: not read)'}`);
+  report.add({
+    scenario,
+    row: 'ours: service CPU per article',
+    value: serviceUs,
+    unit: 'µs CPU/article',
+    runs: [Math.round(serviceUs)],
+    pass: null,
+    note: `the service's one core caps it at ${fmtNumber(1e6 / serviceUs)} articles/s; ${postmaster ? `Postgres ${postgresUs.toFixed(0)} µs/article, ` : ''}wall ${wallUs.toFixed(0)} µs/article; reference row`,
+  });
   report.add({ scenario, row: 'ours POST, 2 batches in flight', value: Math.round(inFlight2), unit: 'articles/s', runs: [Math.round(inFlight2)], ratio: inFlight2 / median(perBatchRate(d)), ratioLabel: 'of D', pass: null, note: 'capacity with two concurrent clients; reference row' });
   report.add({ scenario, row: 'ours POST, each batch the newest', value: median(perBatchRate(newestFirst)), unit: 'articles/s', runs: perBatchRate(newestFirst), ratio: median(perBatchRate(newestFirst)) / median(perBatchRate(d)), ratioLabel: 'of D', pass: null, note: 'every batch changes the feeds, which re-render meanwhile; reference row' });
   report.info.ingest = { batches: options.ingestBatches, batchSize: BATCH, jsonBytesPerBatch: bodyBytes, oursTotalRate: oursRate, dTotalRate: dRate };

@@ -152,7 +152,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   // CPU seconds of the service and of Postgres (all its processes: D's batches are outside these
   // windows) over our timed requests: what an article costs each, and so the ceiling of one core.
   const postmaster = await postgresPostmaster(ctx.admin!);
-  const cpu = { service: 0, postgres: 0 };
+  const cpu = { service: 0, postgres: 0, postgresD: 0 };
   const cpuNow = async () => ({ service: await cpuSecondsOfGroup(service.child.pid), postgres: postmaster ? await cpuSecondsOfTree(postmaster) : 0 });
   let inFlight2 = 0;
   const newestFirst: number[] = [];
@@ -176,6 +176,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
       cpu.service += after.service - before.service;
       cpu.postgres += after.postgres - before.postgres;
       d.push(await baselineD.runBatch(WARM_UP_BATCHES + b));
+      cpu.postgresD += (await cpuNow()).postgres - after.postgres;
     }
     // Two batches in flight (a CMS importing with two workers): the service validates and sanitises
     // one while Postgres writes the other. Reported beside the sequential row, not instead of it.
@@ -218,8 +219,9 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   const articles = ours.length * BATCH;
   const serviceUs = (cpu.service * 1e6) / articles;
   const postgresUs = (cpu.postgres * 1e6) / articles;
+  const postgresDUs = (cpu.postgresD * 1e6) / articles;
   const wallUs = ours.reduce((s, v) => s + v, 0) * 1000 / articles;
-  ctx.log(`  per article, one batch at a time: ${wallUs.toFixed(0)} µs wall; CPU ${serviceUs.toFixed(0)} µs in the service${postmaster ? `, ${postgresUs.toFixed(0)} µs in Postgres` : ' (Postgres not on this machine: not read)'}`);
+  ctx.log(`  per article, one batch at a time: ${wallUs.toFixed(0)} µs wall; CPU ${serviceUs.toFixed(0)} µs in the service${postmaster ? `, ${postgresUs.toFixed(0)} µs in Postgres (D's rows: ${postgresDUs.toFixed(0)} µs)` : ' (Postgres not on this machine: not read)'}`);
   report.add({
     scenario,
     row: 'ours: service CPU per article',
@@ -227,7 +229,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
     unit: 'µs CPU/article',
     runs: [Math.round(serviceUs)],
     pass: null,
-    note: `the service's one core caps it at ${fmtNumber(1e6 / serviceUs)} articles/s; ${postmaster ? `Postgres ${postgresUs.toFixed(0)} µs/article, ` : ''}wall ${wallUs.toFixed(0)} µs/article; reference row`,
+    note: `the service's one core caps it at ${fmtNumber(1e6 / serviceUs)} articles/s; ${postmaster ? `Postgres ${postgresUs.toFixed(0)} µs/article (D's rows ${postgresDUs.toFixed(0)}), ` : ''}wall ${wallUs.toFixed(0)} µs/article; reference row`,
   });
   report.add({ scenario, row: 'ours POST, 2 batches in flight', value: Math.round(inFlight2), unit: 'articles/s', runs: [Math.round(inFlight2)], ratio: inFlight2 / median(perBatchRate(d)), ratioLabel: 'of D', pass: null, note: 'capacity with two concurrent clients; reference row' });
   report.add({ scenario, row: 'ours POST, each batch the newest', value: median(perBatchRate(newestFirst)), unit: 'articles/s', runs: perBatchRate(newestFirst), ratio: median(perBatchRate(newestFirst)) / median(perBatchRate(d)), ratioLabel: 'of D', pass: null, note: 'every batch changes the feeds, which re-render meanwhile; reference row' });

@@ -79,9 +79,9 @@ export async function encodeSnapshot(
 export function toSnapshotWrite(entry: RenderedSnapshot): SnapshotWrite {
   return {
     format: entry.format,
-    body: entry.bodies.identity,
     bodyGzip: entry.bodies.gzip,
     bodyBrotli: entry.bodies.br,
+    identityLength: entry.identityLength,
     etag: entry.etags.identity,
     lastModified: entry.lastModified,
     itemCount: entry.itemCount,

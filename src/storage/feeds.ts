@@ -160,9 +160,10 @@ async function loadItems(
 
 export interface SnapshotWrite {
   format: FeedFormat;
-  body: Uint8Array;
   bodyGzip: Uint8Array;
   bodyBrotli: Uint8Array;
+  /** Byte length of the identity body, which is not stored (gunzip(bodyGzip) is that body). */
+  identityLength: number;
   etag: string;
   lastModified: Date;
   itemCount: number;
@@ -213,9 +214,9 @@ export async function saveRender(
         .values({
           feedKey: render.feedKey,
           format: s.format,
-          body: s.body,
           bodyGzip: s.bodyGzip,
           bodyBrotli: s.bodyBrotli,
+          identityLength: s.identityLength,
           etag: s.etag,
           lastModified: s.lastModified,
           itemCount: s.itemCount,
@@ -226,9 +227,9 @@ export async function saveRender(
         .onConflictDoUpdate({
           target: [feedSnapshots.feedKey, feedSnapshots.format],
           set: {
-            body: sql`excluded.body`,
             bodyGzip: sql`excluded.body_gzip`,
             bodyBrotli: sql`excluded.body_br`,
+            identityLength: sql`excluded.identity_length`,
             etag: sql`excluded.etag`,
             lastModified: sql`excluded.last_modified`,
             itemCount: sql`excluded.item_count`,
@@ -245,17 +246,13 @@ export async function saveRender(
   });
 }
 
-/** A stored snapshot without its identity body (feed_snapshots.body), and that body's length. */
-export type SnapshotHead = Omit<SnapshotRow, 'body'> & { identityLength: number };
+/** A stored snapshot: gzip and br, and the identity body's length (the identity body is not stored). */
+export type SnapshotHead = SnapshotRow;
 
-/**
- * A snapshot as the memory cache keeps it: gzip and br, not the identity body (~9× gzip's size), so a
- * cache miss reads a tenth of the bytes (SnapshotEntry.bodies says why).
- */
+/** A feed's stored snapshot in one format: what the memory cache keeps (SnapshotEntry.bodies says why). */
 export async function getSnapshot(db: Database, feedKey: string, format: FeedFormat): Promise<SnapshotHead | undefined> {
-  const { body: _identity, ...columns } = getTableColumns(feedSnapshots);
   const rows = await db
-    .select({ ...columns, identityLength: sql<number>`octet_length(${feedSnapshots.body})`.mapWith(Number) })
+    .select()
     .from(feedSnapshots)
     .where(and(eq(feedSnapshots.feedKey, feedKey), eq(feedSnapshots.format, format)))
     .limit(1);

@@ -1,7 +1,11 @@
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { and, asc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from './db.js';
 import { queryRows } from './db.js';
 import type { FeedFormat } from './feeds.js';
+const gunzipAsync = promisify(gunzip);
+
 import { feedSnapshots, websubDeliveries, websubPushes, websubSubscriptions, websubTopics } from './schema.js';
 
 /**
@@ -133,7 +137,7 @@ export async function enqueueTopicChange(
 ): Promise<EnqueueResult> {
   return db.transaction(async (tx) => {
     const [snapshot] = await tx
-      .select({ seq: feedSnapshots.seq, body: feedSnapshots.body })
+      .select({ seq: feedSnapshots.seq, bodyGzip: feedSnapshots.bodyGzip })
       .from(feedSnapshots)
       .where(and(eq(feedSnapshots.feedKey, change.feedKey), eq(feedSnapshots.format, change.format)))
       .limit(1);
@@ -160,7 +164,8 @@ export async function enqueueTopicChange(
         format: change.format,
         seq,
         contentType: change.contentType,
-        body: snapshot.body,
+        // Subscribers are sent the identity body, which is stored only as gzip (schema.ts).
+        body: await gunzipAsync(snapshot.bodyGzip),
         createdAt: change.now,
       })
       .onConflictDoNothing()

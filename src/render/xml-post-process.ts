@@ -72,6 +72,8 @@ const ITUNES_EXPLICIT = /<itunes:explicit>(yes|no)<\/itunes:explicit>/g;
  * validator want true/false. Text inside CDATA (an article quoting the tag) is left alone.
  */
 export function fixItunesExplicit(xml: string): string {
+  // Only podcast feeds have the tag: the others skip a split and join of the whole document.
+  if (!xml.includes('<itunes:explicit>')) return xml;
   return splitCdata(xml)
     .map((segment) =>
       segment.cdata

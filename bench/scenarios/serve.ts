@@ -124,6 +124,29 @@ interface Measured extends WrkResult {
   cpuUsPerRequest: number;
 }
 
+/**
+ * One figure from a server's slices of a run: requests over the time they took, CPU per request over
+ * all of them, and the median of the slices' percentiles (wrk's percentiles do not add up).
+ */
+function combine(parts: Measured[]): Measured {
+  if (parts.length === 1) return parts[0]!;
+  const requests = parts.reduce((sum, p) => sum + p.requests, 0);
+  const seconds = parts.reduce((sum, p) => sum + p.requests / p.requestsPerSec, 0);
+  const cpuUs = parts.reduce((sum, p) => sum + p.cpuUsPerRequest * p.requests, 0);
+  return {
+    ...parts[parts.length - 1]!,
+    requests,
+    requestsPerSec: requests / seconds,
+    p50Ms: median(parts.map((p) => p.p50Ms)),
+    p75Ms: median(parts.map((p) => p.p75Ms)),
+    p90Ms: median(parts.map((p) => p.p90Ms)),
+    p99Ms: median(parts.map((p) => p.p99Ms)),
+    errors: parts.reduce((sum, p) => sum + p.errors, 0),
+    cpuUsPerRequest: cpuUs / Math.max(1, requests),
+    raw: parts.map((p) => p.raw).join('\n'),
+  };
+}
+
 /** Waits (at most 3 s) until no server under test used more than 2 ms of CPU in the last 100 ms. */
 async function settle(rows: ServeRow[]): Promise<void> {
   const total = async () => {
@@ -198,26 +221,52 @@ export async function runServe(ctx: BenchContext, hot: HotService, which: { serv
     if (which.revalidate) ctx.log(`  wrk (revalidate): ${wrkCommandLine(wrkOptions(rows[rows.length - 1]!, true))}`);
 
     const results = new Map<string, Measured[]>();
+    const record = (row: ServeRow, conditional: boolean, r: Measured, note = '') => {
+      if (r.errors > 0) ctx.log(`    ${row.label}: ${r.errors} errors (non-2xx/3xx or socket)`);
+      const key = `${row.key}:${conditional}`;
+      results.set(key, [...(results.get(key) ?? []), r]);
+      ctx.log(`    run ${results.get(key)!.length} ${conditional ? '304' : '200'} ${row.label.padEnd(34)} ${fmtNumber(r.requestsPerSec).padStart(8)} req/s  p50 ${fmtMs(r.p50Ms)}  p99 ${fmtMs(r.p99Ms)}  ${r.transferPerSec}/s  CPU ${r.cpuUsPerRequest.toFixed(1)} µs/req${note}`);
+    };
+    const measure = async (row: ServeRow, conditional: boolean, durationSec: number): Promise<Measured> => {
+      const cpuBefore = await cpuSecondsOfGroup(row.pgid);
+      const w = await runWrk({ ...wrkOptions(row, conditional), durationSec });
+      return { ...w, cpuUsPerRequest: ((await cpuSecondsOfGroup(row.pgid)) - cpuBefore) * 1e6 / Math.max(1, w.requests) };
+    };
+    // Ours and B, the pair a target compares, share each run in alternating 1 s slices. This VM
+    // switches between a fast and a slow state for seconds at a time (both servers' CPU per 304 read
+    // ~20 or ~27 µs, run by run): with one 5 s run each, back to back, one server often got the fast
+    // state and the other the slow one, and a pair's ratio read 0.65 or 1.4. Slices give both the same mix.
+    const slices = Math.max(1, Math.round(options.durationSec));
+    if (slices > 1) ctx.log(`  ours and B: ${slices} alternating 1 s slices each per run (wrk -d1s), summed`);
+    const measurePair = async (pair: ServeRow[], conditional: boolean) => {
+      const parts = new Map<ServeRow, Measured[]>(pair.map((row) => [row, []]));
+      for (let i = 0; i < slices; i++) {
+        for (const row of i % 2 === 0 ? pair : [...pair].reverse()) {
+          await settle(rows);
+          parts.get(row)!.push(await measure(row, conditional, slices > 1 ? 1 : options.durationSec));
+        }
+      }
+      for (const row of pair) record(row, conditional, combine(parts.get(row)!), slices > 1 ? ` (${slices} slices)` : '');
+    };
+
     for (let run = 0; run < options.runs; run++) {
       // Rotate the order run by run, so no row always goes first; ours and B, the pair a target
-      // compares, always run back to back (in alternating order), so a slow spell of the machine
+      // compares, always run together (in alternating order), so a slow spell of the machine
       // tends to fall on both.
       const others = rows.filter((r) => r.key !== 'ours' && r.key !== 'B');
       const pair = rows.filter((r) => r.key === 'ours' || r.key === 'B');
       if (run % 2 === 1) pair.reverse();
       const units: ServeRow[][] = [...others.map((r) => [r]), pair];
-      const order = units.map((_, i) => units[(i + run) % units.length]!).flat();
+      const order = units.map((_, i) => units[(i + run) % units.length]!);
       for (const conditional of kinds) {
-        for (const row of order) {
+        for (const unit of order) {
+          if (unit.length > 1) {
+            await measurePair(unit, conditional);
+            continue;
+          }
           // C keeps rendering the requests in flight when wrk stops; no run starts on a busy core.
           await settle(rows);
-          const cpuBefore = await cpuSecondsOfGroup(row.pgid);
-          const w = await runWrk(wrkOptions(row, conditional));
-          const r: Measured = { ...w, cpuUsPerRequest: ((await cpuSecondsOfGroup(row.pgid)) - cpuBefore) * 1e6 / Math.max(1, w.requests) };
-          if (r.errors > 0) ctx.log(`    ${row.label}: ${r.errors} errors (non-2xx/3xx or socket)`);
-          const key = `${row.key}:${conditional}`;
-          results.set(key, [...(results.get(key) ?? []), r]);
-          ctx.log(`    run ${run + 1} ${conditional ? '304' : '200'} ${row.label.padEnd(34)} ${fmtNumber(r.requestsPerSec).padStart(8)} req/s  p50 ${fmtMs(r.p50Ms)}  p99 ${fmtMs(r.p99Ms)}  ${r.transferPerSec}/s  CPU ${r.cpuUsPerRequest.toFixed(1)} µs/req`);
+          record(unit[0]!, conditional, await measure(unit[0]!, conditional, options.durationSec));
         }
       }
     }

@@ -30,7 +30,7 @@ const USAGE = `syndicate command line (npm run cli -- <command>)
 
 async function withDb<T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const handle = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2, pgliteSharedBuffers: config.PGLITE_SHARED_BUFFERS });
+  const handle = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2, preparedStatements: config.DATABASE_PREPARED_STATEMENTS, pgliteSharedBuffers: config.PGLITE_SHARED_BUFFERS });
   try {
     await migrateDb(handle);
     return await fn(handle);

@@ -30,6 +30,12 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Prepared statements for the service's queries on Postgres (src/storage/prepared-statements.ts).
+   * Off for a pooler that cannot keep them across transactions (PgBouncer before 1.21, or without
+   * max_prepared_statements, in transaction mode).
+   */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   DATA_DIR: z.string().default('./data'),
   /**
    * PGlite's buffer pool. PostgreSQL's 128MB default cost ~0.4 s of every start (PGlite touches the

@@ -40,6 +40,7 @@ export async function startService(config: Config, log: Logger, overrides: Parti
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolMax: config.DATABASE_POOL_MAX,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
     pgliteSharedBuffers: config.PGLITE_SHARED_BUFFERS,
   });
   try {

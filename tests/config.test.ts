@@ -29,7 +29,9 @@ describe('loadConfig', () => {
       DATA_DIR: './data',
       LOG_LEVEL: 'info',
       PGLITE_SHARED_BUFFERS: '16MB',
+      DATABASE_PREPARED_STATEMENTS: true,
     });
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).DATABASE_PREPARED_STATEMENTS).toBe(false);
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.ADMIN_TOKEN).toBeUndefined();
     expect(config.SITE_TITLE.length).toBeGreaterThan(0);
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
     ['PGLITE_SHARED_BUFFERS', '16 MB'],
     ['PGLITE_SHARED_BUFFERS', '0MB'],
     ['PGLITE_SHARED_BUFFERS', '16MB; drop table articles'],
+    ['DATABASE_PREPARED_STATEMENTS', 'off'],
   ])('%s=%j is a ConfigError naming the variable', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.issues.map((i) => i.variable)).toEqual([variable]);

@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { preparingStatements } from './prepared-statements.js';
 import { isEmptyDataDir, seedDataDirFromTemplate } from './pglite-template.js';
 import * as schema from './schema.js';
 
@@ -46,6 +47,8 @@ export interface OpenDbOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
   poolMax?: number;
+  /** Postgres only: prepare the statements drizzle sends (default true; see prepared-statements.ts). */
+  preparedStatements?: boolean;
   /** PGlite only: start from this data-dir dump (tests start from a migrated template). */
   pgliteTemplate?: Blob;
   /** PGlite only: shared_buffers, a PostgreSQL size such as 16MB (PostgreSQL's default when absent). */
@@ -54,15 +57,15 @@ export interface OpenDbOptions {
 
 /** Opens Postgres (postgres.js) when a URL is given, else embedded PGlite under dataDir (or memory://). */
 export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10, options.preparedStatements ?? true);
   return openPglite(options.dataDir, options.pgliteTemplate, options.pgliteSharedBuffers);
 }
 
-async function openPostgres(url: string, max: number): Promise<DbHandle> {
+async function openPostgres(url: string, max: number, preparedStatements: boolean): Promise<DbHandle> {
   // TimeZone pinned to UTC: drizzle parses timestamptz text with `new Date()`, which cannot read the
   // local-mean-time offsets ("-00:01:15") a server in Europe/London prints for dates before 1847.
   const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'syndicate', TimeZone: 'UTC' } });
-  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  const db = drizzlePostgres(preparedStatements ? preparingStatements(client) : client, { schema }) as unknown as Database;
   return {
     db,
     kind: 'postgres',

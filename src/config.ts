@@ -32,8 +32,8 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /**
    * Prepared statements for the service's queries on Postgres (src/storage/prepared-statements.ts).
-   * Off for a pooler that cannot keep them across transactions (PgBouncer before 1.21, or without
-   * max_prepared_statements, in transaction mode).
+   * Off for a proxy that does not support them (a pooler must run in session mode anyway, for the
+   * advisory locks and LISTEN: docs/operations.md).
    */
   DATABASE_PREPARED_STATEMENTS: bool.default(true),
   DATA_DIR: z.string().default('./data'),

@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
 
 /**
- * Distinct statement texts prepared per process; later new texts go unnamed. It bounds what each
- * connection keeps prepared (postgres.js caches per connection, for the connection's life).
+ * Distinct statement texts prepared per open database (one preparingStatements call); later new
+ * texts go unnamed. It bounds what each connection keeps prepared (postgres.js caches per
+ * connection, for the connection's life).
  */
 export const MAX_PREPARED_STATEMENTS = 256;
 /**

@@ -4,9 +4,9 @@ import { and, asc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from './db.js';
 import { queryRows } from './db.js';
 import type { FeedFormat } from './feeds.js';
-const gunzipAsync = promisify(gunzip);
-
 import { feedSnapshots, websubDeliveries, websubPushes, websubSubscriptions, websubTopics } from './schema.js';
+
+const gunzipAsync = promisify(gunzip);
 
 /**
  * WebSub storage: verified subscriptions, the per-topic cursor that makes a change pushed once, the

@@ -12,7 +12,7 @@ import { articleInputSchema } from '../src/domain/article-input.js';
 import { normalizeArticle } from '../src/domain/normalize-article.js';
 import { sanitizeArticleHtml } from '../src/domain/sanitize-html.js';
 import { validateArticle } from '../src/ingest.js';
-import { articleRowJson, contentHash } from '../src/storage/articles.js';
+import { articleBodies, articleRowJson, contentHash } from '../src/storage/articles.js';
 import { BATCH, ingestBatches } from './scenarios/ingest.js';
 
 const body = JSON.stringify({ articles: ingestBatches(1, 'cpu')[0] });
@@ -41,6 +41,7 @@ time('  the HTML sanitiser alone', () => shaped.forEach((a) => sanitizeArticleHt
 time('validateArticle (shape check + normalisation)', () => raws.forEach((raw) => validateArticle(raw, { defaultLanguage: 'en-GB' })));
 time('content hash', () => normalised.forEach((a) => contentHash(a)));
 const now = new Date();
-time('rows as the JSON parameter, as UTF-8 bytes (incl. the hash)', () =>
+time('rows (JSON) and bodies parameters, as UTF-8 bytes (incl. the hash)', () => [
   Buffer.from(`[${normalised.map((a, i) => articleRowJson(a, i + 1, 'news.example.co.uk', now)).join(',')}]`),
-);
+  Buffer.from(articleBodies(normalised)),
+]);

@@ -136,6 +136,33 @@ describe('upsertArticles', () => {
     expect(stored!.createdAt.toISOString()).toBe('2026-11-29T09:00:00.000Z');
   });
 
+  it(`stores each body with its own article: null, empty and HTML bodies, in every slice of a batch (${DB_KIND})`, async () => {
+    const ctx = { now: new Date('2026-11-29T09:00:00Z'), guidAuthority: 'news.example.co.uk' };
+    // More than one slice, so a body shifted by one (or across slices) is caught.
+    const items = normalized(articleBatch(WRITE_SLICE + 7, 'bodies', (i) => ({ contentHtml: `<p>Body of article ${i}</p>` }))).map(
+      (a, i) => ({ ...a, contentHtml: i % 5 === 1 ? null : i % 5 === 2 ? '' : a.contentHtml }),
+    );
+    const result = await t.deps.db.transaction((tx) => upsertArticles(tx, items, ctx));
+    expect(result.results.every((r) => r.outcome === 'created')).toBe(true);
+    const rows = await t.deps.db
+      .select({ externalId: articles.externalId, contentHtml: articles.contentHtml })
+      .from(articles)
+      .where(inArray(articles.externalId, items.map((a) => a.externalId)));
+    const stored = new Map(rows.map((r) => [r.externalId, r.contentHtml]));
+    expect(items.map((a) => stored.get(a.externalId))).toEqual(items.map((a) => a.contentHtml));
+    expect(items.filter((a) => a.contentHtml === null)).toHaveLength(22);
+
+    // The API's path writes in slices of WRITE_SLICE, each with its own bodies parameter.
+    const raws = articleBatch(2 * WRITE_SLICE + 3, 'sliced-bodies', (i) => (i % 4 === 0 ? { contentHtml: undefined } : { contentHtml: `<p>Sliced ${i}</p>` }));
+    await ingestBatch(t.deps, raws, { defaultLanguage: 'en-GB' });
+    const sliced = await t.deps.db
+      .select({ externalId: articles.externalId, contentHtml: articles.contentHtml })
+      .from(articles)
+      .where(inArray(articles.externalId, raws.map((r) => r.externalId as string)));
+    const slicedBodies = new Map(sliced.map((r) => [r.externalId, r.contentHtml]));
+    expect(raws.map((r) => slicedBodies.get(r.externalId as string))).toEqual(raws.map((_, i) => (i % 4 === 0 ? null : `<p>Sliced ${i}</p>`)));
+  });
+
   it('a failure inside the transaction leaves nothing behind: no article, no category, no link', async () => {
     const items = normalized([articleInput({ externalId: 'rollback-1', categories: ['Rollback Desk'] })]);
     await expect(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { NormalizedArticle } from '../../src/domain/article-input.js';
 import { validateArticle } from '../../src/ingest.js';
-import { articleRowJson, contentHash, jsonString } from '../../src/storage/articles.js';
+import { articleBodies, articleRowJson, contentHash, jsonString } from '../../src/storage/articles.js';
 import { createRng } from '../../bench/lib/text.js';
 import { articleInput } from '../helpers/builders.js';
 
@@ -63,9 +63,24 @@ describe('contentHash', () => {
       const article = normalised(overrides);
       const row = JSON.parse(articleRowJson(article, 7, 'news.example.co.uk', new Date('2026-11-30T00:00:00Z'))) as Record<string, unknown>;
       expect(row.content_hash).toBe(definition(article));
-      expect(row.content_html).toBe(article.contentHtml);
+      // The body travels beside the rows (articleBodies), not in them.
+      expect(row).not.toHaveProperty('content_html');
       expect(row).toMatchObject({ id: 7, external_id: 'hash-1', title: article.title, summary: article.summary });
     }
+  });
+});
+
+describe('articleBodies', () => {
+  const withBody = (contentHtml: string | null): NormalizedArticle => ({ ...normalised(), contentHtml });
+
+  it('joins the bodies on U+0001, a null body written U+0002 and an empty one U+0003', () => {
+    const bodies = articleBodies([withBody('<p>a</p>'), withBody(null), withBody(''), withBody('<p>b\n"c"</p>')]);
+    expect(bodies).toBe('<p>a</p>\u0001\u0002\u0001\u0003\u0001<p>b\n"c"</p>');
+    expect(articleBodies([withBody(null)])).toBe('\u0002');
+  });
+
+  it.each(['\u0001', '\u0002', '\u0003'])('refuses a body holding %j, which would shift every later body', (marker) => {
+    expect(() => articleBodies([withBody(`<p>a${marker}b</p>`)])).toThrow(/hash-1/);
   });
 });
 

@@ -51,7 +51,8 @@ export function tempDir(prefix: string): string {
 }
 
 export function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  // Retries ENOTEMPTY and EBUSY: a process that was just stopped may have left a file being written.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   tempDirs.delete(dir);
 }
 
@@ -132,10 +133,38 @@ export async function stopChild(child: Child, graceMs = 8000): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   signalGroup(child.process, 'SIGTERM');
   const timer = setTimeout(() => signalGroup(child.process, 'SIGKILL'), graceMs);
+  const deadline = Date.now() + graceMs;
   await child.exited;
   clearTimeout(timer);
-  // npm start: the group may outlive its leader for a moment.
-  signalGroup(child.process, 'SIGKILL');
+  // npm start: the service (npm's child, in the same group) is still shutting down when npm has
+  // exited, and may still write to its data dir; removing that dir then fails with ENOTEMPTY. Wait
+  // for the whole group to be gone, killing what is left once the grace period is over.
+  const pgid = child.process.pid;
+  if (pgid === undefined) return;
+  // Bounded: a zombie nobody reaps would answer signal 0 for ever.
+  const giveUpAt = deadline + 2000;
+  while (groupAlive(pgid) && Date.now() < giveUpAt) {
+    if (Date.now() >= deadline) killGroup(pgid);
+    await sleep(20);
+  }
+}
+
+/** Whether any process of the group `pgid` is still alive (signal 0 checks without signalling). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Runs a command to completion (bounded by timeoutMs) and returns its output. */

@@ -224,10 +224,9 @@ export function startArticleWriter(
     const links = slice.flatMap(({ article: a }) => a.categories.map((c) => ({ external_id: a.externalId, category_id: categoryIdOf(c.slug) })));
     // One JSON parameter (and the bodies beside it) instead of ~20 bind parameters per row: building and
     // sending a 10,000-parameter statement cost more than Postgres spent executing it (bench/, ingest
-    // scenario). Rows are upserted
-    // in externalId order within the statement, and slices come in that order (compareLockOrder).
-    // A new article's links are written by the same statement (its id is known only there); an
-    // existing one's, in finish(), after its old links are read.
+    // scenario). Rows are upserted in externalId order within the statement, and slices come in that
+    // order (compareLockOrder). A new article's links are written by the same statement (its id is
+    // known only there); an existing one's, in finish(), after its old links are read.
     const sent = queryRows<{ id: string | number; external_id: string; published_at: Date | string; status: string; inserted: boolean }>(
       tx,
       sql`with up as (insert into articles (id, external_id, guid, title, url, summary, content_html, authors, category_names, tags,

@@ -138,7 +138,8 @@ describe('upsertArticles', () => {
 
   it(`stores each body with its own article: null, empty and HTML bodies, in every slice of a batch (${DB_KIND})`, async () => {
     const ctx = { now: new Date('2026-11-29T09:00:00Z'), guidAuthority: 'news.example.co.uk' };
-    // More than one slice, so a body shifted by one (or across slices) is caught.
+    // upsertArticles writes these 107 in one statement: a body shifted by one position is caught here,
+    // and one shifted across slices in the API path below.
     const items = normalized(articleBatch(WRITE_SLICE + 7, 'bodies', (i) => ({ contentHtml: `<p>Body of article ${i}</p>` }))).map(
       (a, i) => ({ ...a, contentHtml: i % 5 === 1 ? null : i % 5 === 2 ? '' : a.contentHtml }),
     );
